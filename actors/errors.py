@@ -1,0 +1,70 @@
+"""Every exception xmlactors raises, under one root.
+
+Each class also inherits the builtin that fits, so callers may catch
+``LookupError`` or ``TimeoutError`` without importing this module.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "XmlActorsError",
+    "PayloadError",
+    "UnknownListenerError",
+    "DuplicateListenerError",
+    "ListenerError",
+    "AskTimeoutError",
+    "ConfigError",
+    "NotImportableError",
+]
+
+
+class XmlActorsError(Exception):
+    """Root of every error raised by xmlactors."""
+
+
+class PayloadError(XmlActorsError, ValueError):
+    """XML that could not be parsed, was refused by the hardened parser, or failed its schema."""
+
+
+class UnknownListenerError(XmlActorsError, LookupError):
+    """A message was addressed to a listener name that nobody registered."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no listener is registered under the name {name!r}")
+        self.name = name
+
+
+class DuplicateListenerError(XmlActorsError, ValueError):
+    """A listener name was registered twice."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"a listener named {name!r} is already registered; choose another name"
+        )
+        self.name = name
+
+
+class ListenerError(XmlActorsError, RuntimeError):
+    """A listener answered with ``<huh>``; the message is the huh text."""
+
+    def __init__(self, huh: str, target: str = "") -> None:
+        super().__init__(huh)
+        self.huh = huh
+        self.target = target
+
+
+class AskTimeoutError(XmlActorsError, TimeoutError):
+    """No reply arrived before the ask's deadline."""
+
+    def __init__(self, target: str, timeout: float) -> None:
+        super().__init__(f"no reply from {target!r} within {timeout:g} s")
+        self.target = target
+        self.timeout = timeout
+
+
+class ConfigError(XmlActorsError, ValueError):
+    """An organism file or a registration is invalid."""
+
+
+class NotImportableError(XmlActorsError, TypeError):
+    """A handler or payload class cannot be imported by name in another process."""

@@ -1,0 +1,100 @@
+"""The one adapter between xmlactors and Thespian's ``Actor`` class.
+
+Every xmlactors actor subclasses ``Shell``. It keeps Thespian's camelCase
+inside this module, and it guarantees the rule Thespian does not: a message
+is handled at most once. (Thespian re-delivers a message whose handler
+raised — twice on the multiprocess bases, three times in process — so an
+escaping exception would run a handler again.)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from thespian.actors import Actor, ActorExitRequest, ChildActorExited, WakeupMessage
+
+from .messages import Address, Delivery, Resolve, Resolved
+from .parsing import make_huh
+from .routing import respond
+
+__all__ = ["Shell", "log"]
+
+log = logging.getLogger("xmlactors")
+
+
+class Shell(Actor):  # type: ignore[misc]
+    """Base actor: exception barrier, listener-name cache, reply helpers.
+
+    Runs in the actor's own process on the multiprocess bases; ``__init__``
+    runs there too, before any message, and takes no arguments.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.registry: Address = None
+        self.addresses: dict[str, Address] = {}
+        self.worker_counts: dict[str, int] = {}
+        self.exiting = False
+
+    # Thespian's entry point. Never raises: see the module docstring.
+    def receiveMessage(self, message: Any, sender: Address) -> None:  # noqa: N802
+        try:
+            if isinstance(message, ActorExitRequest):
+                self.exiting = True
+                self.on_exit()
+            elif isinstance(message, ChildActorExited):
+                self.on_child_exited(message.childAddress)
+            elif isinstance(message, WakeupMessage):
+                self.on_wakeup(message.payload)
+            elif isinstance(message, Resolved):
+                self.on_resolved(message)
+            else:
+                self.on_message(message, sender)
+        except Exception:
+            log.exception("%s failed on %s", type(self).__name__, type(message).__name__)
+
+    # Hooks for subclasses.
+    def on_message(self, message: Any, sender: Address) -> None:
+        """Handle one message; unknown kinds are ignored."""
+
+    def on_exit(self) -> None:
+        """The actor is asked to exit (its children are told too)."""
+
+    def on_child_exited(self, child: Address) -> None:
+        """A child actor exited (or its process died)."""
+
+    def on_wakeup(self, payload: Any) -> None:
+        """A timer set with ``self.set_timer`` fired."""
+
+    def on_resolved(self, answer: Resolved) -> None:
+        """The registry answered a ``Resolve``; the default caches the address."""
+        if answer.address is not None:
+            self.addresses[answer.name] = answer.address
+            self.worker_counts[answer.name] = answer.workers
+
+    # Helpers.
+    def set_timer(self, seconds: float, payload: Any) -> None:
+        """Ask for ``on_wakeup(payload)`` after ``seconds`` (timers cannot be cancelled)."""
+        self.wakeupAfter(max(seconds, 0.0), payload)
+
+    def lookup(self, name: str, pending: Any) -> Address:
+        """The address of listener ``name``, or None after asking the registry.
+
+        On a cache miss the registry is asked and ``pending`` comes back to
+        ``on_resolved`` with its answer, so the caller keeps no waiting state.
+        """
+        address = self.addresses.get(name)
+        if address is None:
+            self.send(self.registry, Resolve(name, pending))
+        return address
+
+    def reply(self, to: Delivery, payload: bytes, sender: str) -> None:
+        """Send ``payload`` back along ``to``'s call path (nowhere for a tell)."""
+        routed = respond(to, payload, sender, to.authority)
+        if routed is not None:
+            self.send(routed[0], routed[1])
+
+    def reply_huh(self, to: Delivery, text: str, sender: str) -> None:
+        """Send ``<huh>text</huh>`` back along ``to``'s call path."""
+        self.reply(to, make_huh(text), sender)

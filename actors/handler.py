@@ -1,0 +1,75 @@
+"""The handler contract: what a listener's handler receives and returns.
+
+A handler is a plain function or an ``async def`` taking ``(payload, meta)``
+and returning a ``HandlerResponse`` or ``None``. It runs inside a worker
+actor (its own process on the multiprocess bases); it must be an importable
+module-level name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Union
+
+__all__ = ["HandlerMetadata", "HandlerResponse", "Handler", "call_handler"]
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerMetadata:
+    """What a handler knows about the message it is handling.
+
+    ``from_id`` is the sending listener's name, stamped by the runtime
+    (``"outside"`` for a caller outside the actor system).
+    """
+
+    thread_id: str
+    from_id: str
+    own_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerResponse:
+    """A handler's answer: a payload and where it goes.
+
+    ``to`` empty means *respond* (back to whoever called); a listener name
+    means *forward* there. The sender is never taken from here: the runtime
+    stamps it.
+    """
+
+    payload: Any
+    to: str = ""
+
+    @classmethod
+    def respond(cls, payload: Any) -> HandlerResponse:
+        """Answer whoever sent the message being handled."""
+        return cls(payload=payload)
+
+    @classmethod
+    def forward(cls, payload: Any, to: str) -> HandlerResponse:
+        """Send the payload on to listener ``to``; its answer comes back here."""
+        if not to:
+            raise ValueError("forward needs a listener name in 'to'")
+        return cls(payload=payload, to=to)
+
+
+HandlerResult = Union[HandlerResponse, None]
+Handler = Callable[[Any, HandlerMetadata], Union[HandlerResult, Awaitable[HandlerResult]]]
+
+
+def call_handler(
+    handler: Handler, payload: Any, meta: HandlerMetadata, loop: asyncio.AbstractEventLoop | None
+) -> Any:
+    """Run ``handler`` once and return what it returned, awaiting a coroutine on ``loop``."""
+    result: Any = handler(payload, meta)
+    if inspect.isawaitable(result):
+        if loop is None:
+            raise RuntimeError("an async handler needs an event loop")
+        result = loop.run_until_complete(_await(result))
+    return result
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable

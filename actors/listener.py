@@ -1,0 +1,184 @@
+"""The listener actor: the address behind a listener's name, and its workers' supervisor.
+
+It owns ``workers`` worker actors, hands each delivery to the least busy
+one, and routes what the handler returned: back along the call path
+(respond), on to another listener (forward, within its peers), or nowhere.
+A worker whose process dies is replaced and its in-flight deliveries are
+answered with ``<huh reason="exited">``: never lost, never left hanging.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._shell import Shell, log
+from .messages import (
+    Address,
+    Delivery,
+    ListenerSpec,
+    PidsReply,
+    PidsRequest,
+    Resolved,
+    StatsReply,
+    StatsRequest,
+    Work,
+    WorkDone,
+    WorkerReady,
+)
+from .parsing import make_huh
+from .routing import forward, is_huh_bytes, may_send, refusal_text
+from .worker import WorkerActor, WorkerInit
+
+__all__ = ["ListenerActor", "BufferItemDelivery"]
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One worker: its address, its process, and the jobs it holds."""
+
+    address: Address
+    pid: int = 0
+    jobs: dict[int, Delivery] = field(default_factory=dict)
+
+
+class BufferItemDelivery:
+    """Marker base for messages a listener converts to a ``Delivery`` on arrival.
+
+    Orchestration runs send such messages (``BufferItem``); the listener
+    calls ``as_delivery(target, sender_address)`` and handles the result
+    like any other delivery.
+    """
+
+    def as_delivery(self, target: str, origin: Address) -> Delivery:
+        raise NotImplementedError
+
+
+class ListenerActor(Shell):
+    """Supervisor of one listener's workers; its address is the listener's address."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec: ListenerSpec | None = None
+        self.slots: list[_Slot] = []
+        self.next_job = 0
+        self.early: list[tuple[Any, Address]] = []
+        self.counters = {"handled": 0, "refused": 0, "replaced": 0}
+
+    def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, ListenerSpec):
+            self.start(message)
+        elif self.spec is None:
+            self.early.append((message, sender))  # arrived before our spec: keep order
+        elif isinstance(message, Delivery):
+            self.accept(message.with_origin(sender))
+        elif isinstance(message, BufferItemDelivery):
+            self.accept(message.as_delivery(self.spec.name, sender))
+        elif isinstance(message, WorkDone):
+            self.finish(message, sender)
+        elif isinstance(message, WorkerReady):
+            self.slots[message.slot].pid = message.pid
+        elif isinstance(message, StatsRequest):
+            self.send(sender, StatsReply(tuple(self.counters.items()), message.token))
+        elif isinstance(message, PidsRequest):
+            pids = (os.getpid(), *(s.pid for s in self.slots if s.pid))
+            self.send(sender, PidsReply(pids, os.getsid(0), message.token))
+
+    def start(self, spec: ListenerSpec) -> None:
+        self.spec, self.registry = spec, spec.registry
+        self.slots = [_Slot(self.spawn(slot)) for slot in range(spec.workers)]
+        early, self.early = self.early, []
+        for message, sender in early:
+            self.on_message(message, sender)
+
+    def spawn(self, slot: int) -> Address:
+        assert self.spec is not None
+        address = self.createActor(WorkerActor)
+        self.send(address, WorkerInit(self.spec, slot))
+        return address
+
+    def accept(self, delivery: Delivery) -> None:
+        """Hand a delivery to the least busy worker; pass a ``<huh>`` reply up instead."""
+        assert self.spec is not None
+        if is_huh_bytes(delivery.payload) and "huh" not in self._tags():
+            # An error coming back from a listener we called: it goes on to our caller.
+            self.reply(delivery, delivery.payload, self.spec.name)
+            return
+        slot = min(self.slots, key=lambda s: len(s.jobs))
+        self.next_job += 1
+        slot.jobs[self.next_job] = delivery
+        self.send(slot.address, Work(self.next_job, delivery))
+
+    def _tags(self) -> set[str]:
+        assert self.spec is not None
+        return {cls.__name__ for cls in self.spec.payload_classes}
+
+    def finish(self, done: WorkDone, worker: Address) -> None:
+        """Route a worker's outcome; a late one for a failed job is dropped."""
+        assert self.spec is not None
+        slot = next((s for s in self.slots if s.address == worker), None)
+        delivery = slot.jobs.pop(done.job_id, None) if slot is not None else None
+        if delivery is None:
+            return
+        self.counters["handled"] += 1
+        if done.kind in ("respond", "huh"):
+            self.reply(delivery, done.payload, self.spec.name)
+        elif done.kind == "forward":
+            self.send_forward(delivery, done)
+
+    def send_forward(self, delivery: Delivery, done: WorkDone) -> None:
+        assert self.spec is not None
+        name, peers = self.spec.name, self.spec.peers
+        if not may_send(peers, done.to):
+            self.counters["refused"] += 1
+            log.warning(
+                "refused send: %s -> %s (thread %s)", name, done.to, delivery.thread_id
+            )
+            self.reply_huh(delivery, refusal_text(name, done.to, peers), name)
+            return
+        outgoing = forward(delivery, done.payload, name, done.to, self.myAddress, peers)
+        address = self.lookup(done.to, outgoing)
+        if address is not None:
+            self.send(address, outgoing)
+
+    def on_resolved(self, answer: Resolved) -> None:
+        super().on_resolved(answer)
+        outgoing = answer.pending
+        if not isinstance(outgoing, Delivery) or self.spec is None:
+            return
+        if answer.address is not None:
+            self.send(answer.address, outgoing)
+            return
+        # Unknown target: the error goes to the caller of the forwarding hop.
+        caller = Delivery(
+            outgoing.target, outgoing.sender, outgoing.thread_id, b"", outgoing.path[:-1]
+        )
+        self.reply_huh(caller, f"Unknown listener: {answer.name}", self.spec.name)
+
+    def on_child_exited(self, child: Address) -> None:
+        """Fail what the dead worker held, then replace it (unless we are exiting)."""
+        if self.spec is None:
+            return
+        index = next((i for i, s in enumerate(self.slots) if s.address == child), None)
+        if index is None:
+            return
+        jobs = self.slots[index].jobs
+        if self.exiting:
+            return
+        text = f"Listener {self.spec.name}: its worker exited while handling this message"
+        for delivery in jobs.values():
+            self.reply(delivery, make_huh(text, reason="exited"), self.spec.name)
+        self.counters["replaced"] += 1
+        log.warning("listener %s: worker %d exited; replacing it", self.spec.name, index)
+        self.slots[index] = _Slot(self.spawn(index))
+
+    def on_exit(self) -> None:
+        # Thespian tells children to exit; make sure a hung worker does not linger.
+        for slot in self.slots:
+            if slot.pid and slot.pid != os.getpid() and slot.jobs:
+                try:
+                    os.kill(slot.pid, signal.SIGKILL)
+                except OSError:
+                    pass

@@ -1,0 +1,73 @@
+"""The registry actor: one actor under a global name that answers who is where.
+
+Runs in its own process on the multiprocess bases. It answers ``Register``
+and ``Resolve``; a ``Resolve``'s pending message comes back untouched with
+the answer, so askers keep no waiting state.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from actors._shell import Shell
+from actors.messages import (
+    Address,
+    PidsReply,
+    PidsRequest,
+    Register,
+    Registered,
+    Resolve,
+    Resolved,
+    StatsReply,
+    StatsRequest,
+)
+
+from .directory import Directory, Entry
+
+__all__ = ["RegistryActor", "GLOBAL_NAME"]
+
+GLOBAL_NAME = "xmlactors.registry"
+
+
+class RegistryActor(Shell):
+    """Keeps the ``Directory``; one per actor system (``globalName`` GLOBAL_NAME)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.directory = Directory()
+
+    def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, Resolve):
+            self.send(sender, self.answer(message))
+        elif isinstance(message, Register):
+            entry = Entry(
+                message.name,
+                message.address,
+                message.description,
+                message.payload_tags,
+                message.peers,
+                message.workers,
+            )
+            error = self.directory.add(entry)
+            self.send(sender, Registered(message.name, error, message.token))
+        elif isinstance(message, StatsRequest):
+            counters = (("listeners", len(self.directory)),)
+            self.send(sender, StatsReply(counters, message.token))
+        elif isinstance(message, PidsRequest):
+            self.send(sender, PidsReply((os.getpid(),), os.getsid(0), message.token))
+
+    def answer(self, question: Resolve) -> Resolved:
+        entry = self.directory.get(question.name)
+        if entry is None:
+            return Resolved(question.name, None, question.pending, question.token)
+        return Resolved(
+            entry.name,
+            entry.address,
+            question.pending,
+            question.token,
+            entry.description,
+            entry.payload_tags,
+            entry.peers,
+            entry.workers,
+        )

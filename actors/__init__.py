@@ -1,0 +1,36 @@
+"""xmlactors: an actor-model runtime for XML message pipelines (Thespian + lxml).
+
+Public names only; the logic lives in the modules named for what they hold.
+"""
+
+from .codec import xmlify
+from .errors import (
+    AskTimeoutError,
+    ConfigError,
+    DuplicateListenerError,
+    ListenerError,
+    NotImportableError,
+    PayloadError,
+    UnknownListenerError,
+    XmlActorsError,
+)
+from .handler import HandlerMetadata, HandlerResponse
+from .runtime import Runtime, Statistics
+
+__all__ = [
+    "xmlify",
+    "HandlerMetadata",
+    "HandlerResponse",
+    "Runtime",
+    "Statistics",
+    "XmlActorsError",
+    "PayloadError",
+    "UnknownListenerError",
+    "DuplicateListenerError",
+    "ListenerError",
+    "AskTimeoutError",
+    "ConfigError",
+    "NotImportableError",
+]
+
+__version__ = "0.1.0"

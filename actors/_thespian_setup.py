@@ -1,0 +1,97 @@
+"""How xmlactors starts Thespian: bases, logging, ports, loopback binding.
+
+Kept apart from the ``Runtime`` facade so the facts about Thespian's
+start-up live in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+__all__ = [
+    "BASES",
+    "MULTIPROCESS_BASES",
+    "free_port",
+    "log_defs",
+    "bind_to",
+    "capabilities_for",
+]
+
+BASES = ("simpleSystemBase", "multiprocTCPBase", "multiprocQueueBase")
+MULTIPROCESS_BASES = frozenset({"multiprocTCPBase", "multiprocQueueBase"})
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def log_defs(level: int = logging.WARNING) -> dict[str, Any]:
+    """A ``logging.config`` dict for Thespian's actor processes.
+
+    ``logDefs=False`` crashes multiprocess child start-up (seen here), and
+    None installs Thespian's own defaults; a small dict is the safe middle.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "level": level}
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+    }
+
+
+_bind_host: str | None = None
+_patched = False
+
+
+def bind_to(host: str | None) -> None:
+    """Make Thespian's TCP sockets listen on ``host`` instead of every interface.
+
+    Thespian binds each actor's socket to ``''`` (all interfaces) even when
+    ``THESPIAN_BASE_IPADDR`` is 127.0.0.1 (seen here). This wraps its
+    address class so the bind address is ``host``; processes forked later
+    (the admin and every actor) inherit the setting; ``THESPIAN_BASE_IPADDR``
+    is set to ``host`` so the address actors advertise is one they listen
+    on. ``None`` restores Thespian's behaviour (all interfaces).
+    """
+    global _bind_host, _patched
+    from thespian.system.transport import IPBase
+
+    _bind_host = host
+    if host is not None:
+        # The advertised address must be one we listen on.
+        os.environ["THESPIAN_BASE_IPADDR"] = host
+        IPBase.thisSystem.add_local_addr(host)
+    if _patched:
+        return
+
+    original = IPBase.IPActorAddress.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if _bind_host is not None and self.bindname[0] == "":
+            self.bindname = (_bind_host, self.bindname[1])
+
+    IPBase.IPActorAddress.__init__ = init
+    _patched = True
+
+
+def capabilities_for(
+    base: str, admin_port: int | None, convention: str | None, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """Thespian capabilities for a new system on ``base``."""
+    caps: dict[str, Any] = dict(extra)
+    if base == "multiprocTCPBase":
+        caps["Admin Port"] = admin_port
+        if convention:
+            caps["Convention Address.IPv4"] = convention
+    return caps

@@ -1,0 +1,308 @@
+"""The pure core of one Buffer run: which items to send, which results are in.
+
+A ``BufferRun`` is the whole state of one fan-out; the run's child actor owns
+exactly one and maps messages to calls on it (there is no global registry).
+It imports no Thespian and reads time only through the injected clock, so
+Hypothesis drives it with a fake one.
+
+Invariants (tested as a state machine):
+
+- each index is filled at most once; the first reply wins, later ones are dropped;
+- ``in_flight <= window`` at all times, and items are dispatched in index order;
+- ``successful + failed + missing == completed`` and ``pending == total - completed``;
+- the run finishes when every index is filled, or at the deadline (the unfilled
+  ones become missing); after that nothing is dispatched or recorded;
+- ``outcome()`` returns the terminal summary exactly once.
+
+Every call is O(1) per item, so a 10,000-item run stays cheap; only the
+deadline (once) and the final formatting walk all indexes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .results import (
+    REASON_ERROR,
+    REASON_TIMEOUT,
+    REASONS,
+    ItemResult,
+    format_results,
+)
+
+__all__ = ["BufferOutcome", "BufferRun", "Clock", "ItemResult"]
+
+Clock = Callable[[], float]
+"""Monotonic seconds (``time.monotonic`` in the runtime, a fake in tests)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BufferOutcome:
+    """The terminal summary of a run: what the shell turns into ``BufferComplete``.
+
+    Picklable. ``successful + failed + missing == total``; ``results`` is the
+    formatted ``<results>`` document (see ``actors.primitives.results``).
+    """
+
+    buffer_id: str
+    total: int
+    successful: int
+    failed: int
+    missing: int
+    results: bytes
+
+
+def _check_positive(name: str, value: float) -> None:
+    """Refuse a bound that would let a run go on forever or never start."""
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(
+            f"BufferRun {name} must be a finite number > 0 (got {value!r})"
+        )
+
+
+class BufferRun:
+    """One Buffer run's state: a windowed dispatcher and a result table.
+
+    The shell loop is: ``take_dispatches()`` and send those items; on each reply
+    ``record()`` then ``take_dispatches()`` again; on a timer ``expire()``; when
+    ``finished``, send ``outcome()`` and exit. ``complete`` is an alias of
+    ``finished`` (the original's name): every index has a result, missing ones
+    included.
+    """
+
+    __slots__ = (
+        "_buffer_id",
+        "_clock",
+        "_deadline",
+        "_dropped",
+        "_failed",
+        "_in_flight",
+        "_missing",
+        "_next",
+        "_outcome_taken",
+        "_results",
+        "_successful",
+        "_timeout",
+        "_total",
+        "_window",
+    )
+
+    def __init__(
+        self, buffer_id: str, total: int, *, window: int, timeout: float, clock: Clock
+    ) -> None:
+        if total < 1:
+            raise ValueError(
+                f"BufferRun total must be >= 1 (got {total}); "
+                "refuse empty items at admission"
+            )
+        if window < 1:
+            raise ValueError(
+                f"BufferRun window must be >= 1 (got {window}); "
+                "resolve max_in_flight=0 to the base's default in the shell"
+            )
+        _check_positive("timeout", timeout)
+        self._buffer_id = buffer_id
+        self._total = total
+        self._window = window
+        self._timeout = timeout
+        self._clock = clock
+        self._deadline = clock() + timeout
+        self._results: list[ItemResult | None] = [None] * total
+        self._next = 0  # Invariant: indexes < _next were dispatched, in order.
+        self._in_flight: set[int] = set()
+        self._successful = 0
+        self._failed = 0
+        self._missing = 0
+        self._dropped = 0
+        self._outcome_taken = False
+
+    # -- transitions ---------------------------------------------------------
+
+    def take_dispatches(self) -> list[int]:
+        """Indexes to send now, in index order, filling the window; marks them in flight."""
+        if self.finished:
+            return []
+        room = min(self._window - len(self._in_flight), self._total - self._next)
+        if room <= 0:
+            return []
+        batch = list(range(self._next, self._next + room))
+        self._next += room
+        self._in_flight.update(batch)
+        return batch
+
+    def record(
+        self, index: int, success: bool, payload: bytes, reason: str = ""
+    ) -> bool:
+        """Fill ``index`` with a reply; True if it counted.
+
+        A failure without a reason is an ``"error"``. Returns False and counts
+        the reply in ``dropped`` when it is late (the run finished), out of
+        range, a duplicate, or for an index never dispatched: first reply wins.
+        Raises ``ValueError`` for a reason that contradicts ``success``.
+        """
+        reason = _normalized_reason(success, reason)
+        if reason == REASON_TIMEOUT:
+            payload = b""  # a missing item carries no payload, by definition
+        if index not in self._in_flight:
+            # Also covers "finished": nothing is in flight once the run is over.
+            self._dropped += 1
+            return False
+        self._fill(ItemResult(index, success, payload, reason))
+        return True
+
+    def fail(self, indexes: Iterable[int], reason: str, payload: bytes) -> int:
+        """Fail the in-flight items among ``indexes`` (e.g. their worker exited).
+
+        Returns how many were filled. Indexes already answered, not yet
+        dispatched or out of range are skipped (not counted as dropped: they
+        are not replies).
+        """
+        reason = _normalized_reason(False, reason)
+        if reason == REASON_TIMEOUT:
+            payload = b""  # a missing item carries no payload, by definition
+        filled = 0
+        for index in indexes:
+            if index in self._in_flight:
+                self._fill(ItemResult(index, False, payload, reason))
+                filled += 1
+        return filled
+
+    def expire(self) -> bool:
+        """At or after the deadline, make every unfilled index missing.
+
+        Returns True if this call finished the run. Costs O(total) once.
+        """
+        if self.finished or self._clock() < self._deadline:
+            return False
+        for index in sorted(self._in_flight):
+            self._fill(ItemResult(index, False, b"", REASON_TIMEOUT))
+        while self._next < self._total:
+            # Never dispatched: nothing was sent, so nothing can come back.
+            self._results[self._next] = ItemResult(
+                self._next, False, b"", REASON_TIMEOUT
+            )
+            self._missing += 1
+            self._next += 1
+        return True
+
+    def outcome(self) -> BufferOutcome | None:
+        """The terminal summary: returned by the first call after finishing, None otherwise."""
+        if not self.finished or self._outcome_taken:
+            return None
+        self._outcome_taken = True
+        return BufferOutcome(
+            buffer_id=self._buffer_id,
+            total=self._total,
+            successful=self._successful,
+            failed=self._failed,
+            missing=self._missing,
+            results=format_results(self._results),
+        )
+
+    def _fill(self, result: ItemResult) -> None:
+        """Store an in-flight index's result and update the counts."""
+        self._in_flight.remove(result.index)
+        self._results[result.index] = result
+        if result.success:
+            self._successful += 1
+        elif result.missing:
+            self._missing += 1
+        else:
+            self._failed += 1
+
+    # -- queries ------------------------------------------------------------
+
+    def ordered_results(self) -> list[ItemResult | None]:
+        """Results in index order; None where an index has no result yet."""
+        return list(self._results)
+
+    @property
+    def buffer_id(self) -> str:
+        return self._buffer_id
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @property
+    def window(self) -> int:
+        return self._window
+
+    @property
+    def timeout(self) -> float:
+        """Seconds from the start to the deadline."""
+        return self._timeout
+
+    @property
+    def deadline(self) -> float:
+        """Clock reading at which ``expire()`` ends the run (start + timeout)."""
+        return self._deadline
+
+    @property
+    def completed(self) -> int:
+        """Indexes filled: answered, failed or missing."""
+        return self._successful + self._failed + self._missing
+
+    @property
+    def finished(self) -> bool:
+        """Every index is filled (by a reply, a failure or the deadline)."""
+        return self.completed == self._total
+
+    @property
+    def complete(self) -> bool:
+        """Alias of ``finished``, the original's name."""
+        return self.finished
+
+    @property
+    def successful(self) -> int:
+        return self._successful
+
+    @property
+    def failed(self) -> int:
+        return self._failed
+
+    @property
+    def missing(self) -> int:
+        return self._missing
+
+    @property
+    def pending(self) -> int:
+        """Indexes without a result yet (in flight or not yet dispatched)."""
+        return self._total - self.completed
+
+    @property
+    def in_flight(self) -> int:
+        """Items dispatched and not yet answered; never more than ``window``."""
+        return len(self._in_flight)
+
+    @property
+    def in_flight_indexes(self) -> tuple[int, ...]:
+        """The in-flight indexes, sorted (at most ``window`` of them)."""
+        return tuple(sorted(self._in_flight))
+
+    @property
+    def dropped(self) -> int:
+        """Replies ignored: late, duplicate, out of range, or never dispatched."""
+        return self._dropped
+
+    def __repr__(self) -> str:
+        return (
+            f"<BufferRun {self._buffer_id!r} {self.completed}/{self._total} done, "
+            f"{self.in_flight} in flight, {self._dropped} dropped>"
+        )
+
+
+def _normalized_reason(success: bool, reason: str) -> str:
+    """The reason to store: "" for a success, "error" for a reasonless failure."""
+    if success:
+        if reason:
+            raise ValueError(
+                f"a successful reply has no reason (got reason={reason!r})"
+            )
+        return ""
+    reason = reason or REASON_ERROR
+    if reason not in REASONS:
+        raise ValueError(f"reason must be one of {sorted(REASONS)} (got {reason!r})")
+    return reason

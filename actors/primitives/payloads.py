@@ -1,0 +1,176 @@
+"""The payloads of ``system.buffer`` and ``system.sequence`` (public contract).
+
+Field names, order and defaults are those of the original bus, so its
+messages parse here; fields added by xmlactors come after them.
+``Xml`` fields carry XML elements (embedded as elements on the wire, never
+as escaped text); on input they also accept the original's escaped-text form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..codec import Xml, xmlify
+from ..listener import BufferItemDelivery
+from ..messages import Address, Authority, Delivery, Hop
+from ..worker import encode_payload
+
+__all__ = [
+    "BufferStart",
+    "BufferComplete",
+    "BufferDispatched",
+    "BufferError",
+    "BufferProgress",
+    "BufferItem",
+    "SequenceStart",
+    "SequenceComplete",
+    "SequenceError",
+    "items_text",
+]
+
+
+def items_text(items: Iterable[Any]) -> Xml:
+    """The wire form of a list of items (xmlify objects, XML text or elements): one per line."""
+    return Xml("\n".join(encode_payload(item).decode("utf-8") for item in items))
+
+
+@xmlify
+@dataclass
+class BufferStart:
+    """Fan ``items`` out to listener ``target``; one terminal reply (see docs/fan-out.md).
+
+    ``items`` is XML elements one after another, or from Python a list of
+    xmlify objects or XML strings (turned into that form).
+    """
+
+    target: str = ""
+    items: Xml = Xml("")
+    collect: bool = True
+    return_to: str = ""
+    buffer_id: str = ""
+    timeout: float = 0.0
+    max_in_flight: int = 0
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.items, str):
+            self.items = items_text(self.items)
+        elif not isinstance(self.items, Xml):
+            self.items = Xml(self.items)
+
+
+@xmlify
+@dataclass
+class BufferComplete:
+    """The terminal message of a collecting run: every index, in order, in ``results``."""
+
+    buffer_id: str = ""
+    total: int = 0
+    successful: int = 0
+    results: Xml = Xml("")
+    failed: int = 0
+    missing: int = 0
+
+
+@xmlify
+@dataclass
+class BufferDispatched:
+    """The immediate reply of a fire-and-forget run (``collect=False``)."""
+
+    buffer_id: str = ""
+    total: int = 0
+
+
+@xmlify
+@dataclass
+class BufferError:
+    """A run refused at admission (nothing was created or dispatched)."""
+
+    buffer_id: str = ""
+    error: str = ""
+
+
+@xmlify
+@dataclass
+class BufferProgress:
+    """Sent while a run with ``progress=True`` goes on: ``done`` of ``total`` items answered."""
+
+    buffer_id: str = ""
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BufferItem(BufferItemDelivery):
+    """What a run sends its target's actor: one item, with its run id and index.
+
+    Picklable; the target's handler never sees it, only ``payload``. The
+    reply comes back to the run carrying ``index`` as its token, so no
+    thread string has to be parsed to find it.
+    """
+
+    buffer_id: str
+    index: int
+    payload: bytes
+    thread_id: str = ""
+    authority: Authority = None
+
+    def as_delivery(self, target: str, origin: Address) -> Delivery:
+        return Delivery(
+            target=target,
+            sender="system.buffer",
+            thread_id=self.thread_id or self.buffer_id,
+            payload=self.payload,
+            path=(Hop("system.buffer", origin, self.index),),
+            authority=self.authority,
+        )
+
+
+@xmlify
+@dataclass
+class SequenceStart:
+    """Run ``steps`` in order, each output feeding the next (see docs/chaining.md).
+
+    ``steps`` is comma-separated listener names, or from Python a list.
+    """
+
+    steps: str = ""
+    payload: Xml = Xml("")
+    return_to: str = ""
+    sequence_id: str = ""
+    timeout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.steps, str):
+            self.steps = ",".join(self.steps)
+        if not isinstance(self.payload, str):
+            self.payload = Xml(encode_payload(self.payload).decode("utf-8"))
+        elif not isinstance(self.payload, Xml):
+            self.payload = Xml(self.payload)
+
+    def step_names(self) -> list[str]:
+        """The steps as a list (blank entries dropped)."""
+        return [step.strip() for step in self.steps.split(",") if step.strip()]
+
+
+@xmlify
+@dataclass
+class SequenceComplete:
+    """The terminal message of a run whose every step answered."""
+
+    sequence_id: str = ""
+    final_result: Xml = Xml("")
+    step_count: int = 0
+
+
+@xmlify
+@dataclass
+class SequenceError:
+    """The terminal message of a run refused at admission or stopped by a failing step."""
+
+    sequence_id: str = ""
+    failed_step: str = ""
+    step_index: int = 0
+    error: str = ""

@@ -1,0 +1,203 @@
+"""``system.sequence`` and its run actor: the thin Thespian shell around ``SequenceRun``.
+
+The service admits a ``SequenceStart`` and spawns one ``SequenceRunActor``
+per run. The run sends step k's input to step k as a delivery whose reply
+returns to the run with token k; the core decides whether it advances,
+fails or is a stale reply to drop.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from thespian.actors import ActorExitRequest
+
+from .._shell import Shell
+from ..errors import PayloadError
+from ..messages import Address, Authority, Delivery, Hop
+from ..parsing import parse, to_bytes
+from ..routing import may_send
+from .payloads import SequenceComplete, SequenceError, SequenceStart
+from .replies import reply_outcome
+from .sequence_run import SequenceRun
+from .service import ServiceActor, terminal_route
+
+__all__ = ["SequenceService", "SequenceRunActor", "RunSequence"]
+
+NAME = "system.sequence"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSequence:
+    """Everything one run needs, sent once to its new child actor."""
+
+    sequence_id: str
+    steps: tuple[str, ...]
+    addresses: tuple[Address, ...]
+    payload: bytes
+    timeout: float
+    thread_id: str
+    authority: Authority
+    reply_to: Address
+    reply: Delivery | None
+
+
+class SequenceService(ServiceActor):
+    """``system.sequence``: admission, then one child actor per run."""
+
+    payload_class = SequenceStart
+
+    def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
+        self.refuse_step(delivery, start, "", 0, error)
+
+    def refuse_step(
+        self, delivery: Delivery, start: Any, step: str, index: int, error: str
+    ) -> None:
+        self.counters["refused"] += 1
+        sequence_id = getattr(start, "sequence_id", "") or "unknown"
+        refusal = SequenceError(sequence_id, step, index, error)
+        self.reply(delivery, refusal.to_bytes(), self.name)
+
+    def admit(self, delivery: Delivery, start: Any) -> None:
+        assert self.init is not None
+        steps = start.step_names()
+        if not steps:
+            self.refuse(delivery, start, "No steps specified")
+            return
+        start.sequence_id = start.sequence_id or secrets.token_hex(4)
+        if start.sequence_id in self.active:
+            self.refuse(delivery, start, f"Sequence {start.sequence_id} is already active")
+            return
+        for index, step in enumerate(steps):
+            if not may_send(delivery.authority, step):
+                error = f"{step} is not a peer of {delivery.sender}: refused"
+                self.refuse_step(delivery, start, step, index, error)
+                return
+        try:
+            payload = to_bytes(parse(start.payload, self.init.limits))
+        except PayloadError as exc:
+            self.refuse(delivery, start, f"Malformed payload: {exc}")
+            return
+        names = steps + ([start.return_to] if start.return_to else [])
+        self.resolve(
+            names,
+            lambda found: self._launch(delivery, start, steps, payload, found),
+            lambda name: self._unknown(delivery, start, steps, name),
+        )
+
+    def _unknown(self, delivery: Delivery, start: Any, steps: list[str], name: str) -> None:
+        if name in steps:
+            index = steps.index(name)
+            self.refuse_step(delivery, start, name, index, f"Unknown listener: {name}")
+        else:
+            self.refuse(delivery, start, f"Unknown return_to listener: {name}")
+
+    def _launch(
+        self,
+        delivery: Delivery,
+        start: Any,
+        steps: list[str],
+        payload: bytes,
+        found: dict[str, Address],
+    ) -> None:
+        assert self.init is not None
+        route = terminal_route(delivery, start.return_to, found.get(start.return_to), self.name)
+        run = RunSequence(
+            sequence_id=start.sequence_id,
+            steps=tuple(steps),
+            addresses=tuple(found[step] for step in steps),
+            payload=payload,
+            timeout=start.timeout or self.init.run_deadline,
+            thread_id=delivery.thread_id,
+            authority=delivery.authority,
+            reply_to=route[0] if route else None,
+            reply=route[1] if route else None,
+        )
+        self.spawn_run(start.sequence_id, SequenceRunActor, run)
+
+
+class SequenceRunActor(Shell):
+    """One Sequence run: owns its ``SequenceRun`` core; exits after its terminal message."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.run: RunSequence | None = None
+        self.core: SequenceRun | None = None
+
+    def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, Delivery) and self.core is not None:
+            self.on_reply(message)
+        elif isinstance(message, RunSequence):
+            self.begin(message)
+
+    def begin(self, run: RunSequence) -> None:
+        self.run = run
+        self.core = SequenceRun(
+            run.sequence_id, run.steps, run.payload, timeout=run.timeout, clock=time.monotonic
+        )
+        self.set_timer(run.timeout, "deadline")
+        self.send_step(0, run.payload)
+
+    def send_step(self, index: int, payload: bytes) -> None:
+        assert self.run is not None
+        run = self.run
+        delivery = Delivery(
+            target=run.steps[index],
+            sender=NAME,
+            thread_id=run.thread_id,
+            payload=payload,
+            path=(Hop(NAME, self.myAddress, index),),
+            authority=run.authority,
+        )
+        self.send(run.addresses[index], delivery)
+
+    def on_reply(self, reply: Delivery) -> None:
+        assert self.core is not None
+        index = reply.token
+        if not isinstance(index, int):
+            return
+        success, _reason = reply_outcome(reply.payload)
+        if success:
+            moved = self.core.advance(index, reply.payload)
+            if moved and not self.core.finished:
+                self.send_step(self.core.index, reply.payload)
+        else:
+            self.core.fail(index, _error_text(reply.payload))
+        if self.core.finished:
+            self.finish()
+
+    def on_wakeup(self, payload: Any) -> None:
+        if payload == "deadline" and self.core is not None and self.core.expire():
+            self.finish()
+
+    def finish(self) -> None:
+        assert self.run is not None and self.core is not None
+        outcome = self.core.outcome()
+        if outcome is None:
+            return
+        if self.run.reply is not None:
+            if hasattr(outcome, "final_result"):
+                message: Any = SequenceComplete(
+                    outcome.sequence_id, outcome.final_result.decode("utf-8"), outcome.step_count
+                )
+            else:
+                message = SequenceError(
+                    outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
+                )
+            self.send(self.run.reply_to, replace(self.run.reply, payload=message.to_bytes()))
+        self.send(self.myAddress, ActorExitRequest())
+
+
+def _error_text(payload: bytes) -> str:
+    """The text of a failed step's reply: a huh's text, or a nested run's error."""
+    try:
+        element = parse(payload)
+    except PayloadError:
+        return payload.decode("utf-8", "replace")
+    if element.tag == "huh":
+        return element.text or ""
+    error = element.find("Error")
+    return f"{element.tag}: {error.text if error is not None else ''}"

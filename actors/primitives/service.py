@@ -1,0 +1,158 @@
+"""What ``system.buffer`` and ``system.sequence`` share: a service that spawns runs.
+
+A service parses its start payload, admits or refuses it, resolves the
+listener names it needs through the registry, and spawns one child actor
+per admitted run. It keeps only the addresses of its live children (to
+refuse a duplicate run id and to count active runs); every run's state
+lives in its child.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .._shell import Shell
+from ..errors import PayloadError
+from ..listener import BufferItemDelivery
+from ..messages import (
+    Address,
+    Delivery,
+    PidsReply,
+    PidsRequest,
+    Resolved,
+    StatsReply,
+    StatsRequest,
+)
+from ..parsing import parse
+from ..routing import respond
+from ..messages import ServiceInit
+
+__all__ = ["ServiceActor", "Pending", "terminal_route"]
+
+Continuation = Callable[[dict[str, Address]], None]
+Failure = Callable[[str], None]
+
+
+class Pending:
+    """Names still to resolve before an admission can go on.
+
+    Kept in the service under a number while the registry answers (the
+    continuation is a closure and cannot travel through a pickling base).
+    """
+
+    __slots__ = ("names", "found", "proceed", "unknown")
+
+    def __init__(self, names: list[str], proceed: Continuation, unknown: Failure) -> None:
+        self.names = names
+        self.found: dict[str, Address] = {}
+        self.proceed = proceed
+        self.unknown = unknown
+
+
+def terminal_route(
+    start: Delivery, return_to: str, return_address: Address, sender: str
+) -> tuple[Address, Delivery] | None:
+    """Where a run's terminal message goes: back to the requester, or to ``return_to``.
+
+    With ``return_to`` the message goes to that listener in the requester's
+    place, so that listener's own respond reaches the requester's caller.
+    """
+    if not return_to:
+        return respond(start, b"", sender)
+    template = Delivery(return_to, sender, start.thread_id, b"", start.path[:-1])
+    return return_address, template
+
+
+class ServiceActor(Shell):
+    """Base of the system listeners; subclasses define ``payload_class`` and ``admit``."""
+
+    payload_class: type = object
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.init: ServiceInit | None = None
+        self.name = ""
+        self.active: dict[str, Address] = {}
+        self.waiting: dict[int, Pending] = {}
+        self.next_wait = 0
+        self.counters = {"started": 0, "refused": 0}
+
+    def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, Delivery):
+            self.accept(message.with_origin(sender))
+        elif isinstance(message, BufferItemDelivery):
+            self.accept(message.as_delivery(self.name, sender))
+        elif isinstance(message, ServiceInit):
+            self.init, self.name, self.registry = message, message.name, message.registry
+        elif isinstance(message, StatsRequest):
+            counters = (("active", len(self.active)), *self.counters.items())
+            self.send(sender, StatsReply(counters, message.token))
+        elif isinstance(message, PidsRequest):
+            self.send(sender, PidsReply((os.getpid(),), os.getsid(0), message.token))
+
+    def accept(self, delivery: Delivery) -> None:
+        """Decode the start payload; a payload we cannot read is refused like any bad input."""
+        assert self.init is not None
+        expected = self.payload_class.__name__
+        try:
+            element = parse(delivery.payload, self.init.limits)
+            if element.tag != expected:
+                raise PayloadError(f"expects <{expected}> but got <{element.tag}>")
+            start = self.payload_class.from_xml(element)  # type: ignore[attr-defined]
+        except PayloadError as exc:
+            self.refuse(delivery, None, f"{self.name} could not read its payload: {exc}")
+            return
+        self.admit(delivery, start)
+
+    def admit(self, delivery: Delivery, start: Any) -> None:
+        """Check ``start`` and spawn its run, or refuse it."""
+        raise NotImplementedError
+
+    def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
+        """Answer the requester with this service's error payload."""
+        raise NotImplementedError
+
+    # -- name resolution ---------------------------------------------------
+
+    def resolve(self, names: list[str], proceed: Continuation, unknown: Failure) -> None:
+        """Call ``proceed({name: address})`` once every name is known, else ``unknown(name)``."""
+        self._continue(Pending(list(dict.fromkeys(names)), proceed, unknown))
+
+    def _continue(self, pending: Pending) -> None:
+        while pending.names:
+            name = pending.names[0]
+            address = self.addresses.get(name)
+            if address is None:
+                self.next_wait += 1
+                self.waiting[self.next_wait] = pending
+                self.lookup(name, self.next_wait)
+                return  # the registry answers in on_resolved
+            pending.found[name] = address
+            pending.names.pop(0)
+        pending.proceed(pending.found)
+
+    def on_resolved(self, answer: Resolved) -> None:
+        super().on_resolved(answer)
+        pending = self.waiting.pop(answer.pending, None)
+        if pending is None:
+            return
+        if answer.address is None:
+            pending.unknown(answer.name)
+        else:
+            self._continue(pending)
+
+    # -- runs ----------------------------------------------------------------
+
+    def spawn_run(self, run_id: str, actor_class: type, start_message: Any) -> None:
+        child = self.createActor(actor_class)
+        self.send(child, start_message)
+        self.active[run_id] = child
+        self.counters["started"] += 1
+
+    def on_child_exited(self, child: Address) -> None:
+        for run_id, address in list(self.active.items()):
+            if address == child:
+                del self.active[run_id]
+                return

@@ -1,0 +1,145 @@
+"""Payloads and handlers the integration tests register (importable by name)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+
+from actors import HandlerMetadata, HandlerResponse, xmlify
+
+
+@xmlify
+@dataclass
+class Add:
+    a: int = 0
+    b: int = 0
+
+
+@xmlify
+@dataclass
+class Sum:
+    value: int = 0
+
+
+@xmlify
+@dataclass
+class Echo:
+    text: str = ""
+
+
+@xmlify
+@dataclass
+class Work:
+    """A job for the test workers: sleep, crash, record a side effect, or die."""
+
+    value: int = 0
+    sleep_ms: int = 0
+    crash: bool = False
+    die: bool = False
+    hang: bool = False
+    log_path: str = ""
+
+
+@xmlify
+@dataclass
+class Done:
+    value: int = 0
+    pid: int = 0
+
+
+def add(payload: Add, meta: HandlerMetadata) -> HandlerResponse:
+    return HandlerResponse.respond(Sum(payload.a + payload.b))
+
+
+async def add_async(payload: Add, meta: HandlerMetadata) -> HandlerResponse:
+    await asyncio.sleep(0)
+    return HandlerResponse.respond(Sum(payload.a + payload.b))
+
+
+def echo(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    return HandlerResponse.respond(Echo(payload.text))
+
+
+def whoami(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    return HandlerResponse.respond(Echo(f"{meta.own_name} from {meta.from_id}"))
+
+
+def crash(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    raise ValueError(f"bad input {payload.text}")
+
+
+def silent(payload: Echo, meta: HandlerMetadata) -> None:
+    return None
+
+
+def front(payload: Add | Sum, meta: HandlerMetadata) -> HandlerResponse:
+    """Forwards an Add to calculator.add and answers its caller with the Sum it gets back."""
+    if isinstance(payload, Add):
+        return HandlerResponse.forward(payload, to="calculator.add")
+    return HandlerResponse.respond(Sum(payload.value * 10))
+
+
+def forward_to_named(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    """Forwards to the listener whose name is the text (to test peers and unknown names)."""
+    return HandlerResponse.forward(Echo("via " + meta.own_name), to=payload.text)
+
+
+def work(payload: Work, meta: HandlerMetadata) -> HandlerResponse | None:
+    """Records a side effect, then sleeps, crashes, hangs or kills its own process."""
+    if payload.log_path:
+        with open(payload.log_path, "a", encoding="utf-8") as log:
+            log.write(f"{payload.value}\n")
+    if payload.die:
+        os._exit(3)
+    if payload.hang:
+        return None
+    if payload.sleep_ms:
+        time.sleep(payload.sleep_ms / 1000)
+    if payload.crash:
+        raise RuntimeError(f"item {payload.value} failed")
+    return HandlerResponse.respond(Done(payload.value * 2, os.getpid()))
+
+
+def wrong_output(payload: Echo, meta: HandlerMetadata) -> int:
+    return 42  # not a HandlerResponse
+
+
+def make_lambda_handler():  # type: ignore[no-untyped-def]
+    return lambda payload, meta: None
+
+
+# -- for Sequence and nesting tests ------------------------------------------------
+
+
+def double(payload: Sum, meta: HandlerMetadata) -> HandlerResponse:
+    return HandlerResponse.respond(Sum(payload.value * 2))
+
+
+def show(payload: Sum, meta: HandlerMetadata) -> HandlerResponse:
+    return HandlerResponse.respond(Echo(f"Result: {payload.value}"))
+
+
+def fan_out_adds(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    """Turns Echo("n") into a BufferStart of n Adds for calculator.add."""
+    from actors.primitives import BufferStart
+
+    items = [Add(i, i) for i in range(int(payload.text))]
+    return HandlerResponse.respond(BufferStart(target="calculator.add", items=items, timeout=20))
+
+
+def count_successes(payload: object, meta: HandlerMetadata) -> HandlerResponse:
+    """Answers a BufferComplete with Sum(successful)."""
+    return HandlerResponse.respond(Sum(payload.successful))  # type: ignore[attr-defined]
+
+
+def buffer_then_answer(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    """Asked by the outside with Echo("n"): starts a Buffer, answers with its success count."""
+    from actors.primitives import BufferStart
+
+    if isinstance(payload, Echo):
+        items = [Add(i, 1) for i in range(int(payload.text))]
+        start = BufferStart(target="calculator.add", items=items, timeout=20)
+        return HandlerResponse.forward(start, to="system.buffer")
+    return HandlerResponse.respond(Sum(payload.successful))

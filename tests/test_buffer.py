@@ -1,0 +1,145 @@
+"""Buffer end to end on real actor systems (both bases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from actors.primitives import (
+    BufferComplete,
+    BufferDispatched,
+    BufferError,
+    BufferStart,
+    parse_results,
+)
+from actors.testing import RuntimeFactory, wait_for_statistics
+from tests import listeners as L
+
+
+def _runtime(factory: RuntimeFactory, workers: int = 2):  # type: ignore[no-untyped-def]
+    rt = factory.started()
+    rt.register("w", L.work, L.Work, workers=workers)
+    rt.register("calculator.add", L.add, L.Add)
+    return rt
+
+
+def test_results_come_back_in_index_order_whatever_the_arrival_order(
+    factory: RuntimeFactory,
+) -> None:
+    rt = _runtime(factory, workers=4)
+    items = [L.Work(value=i, sleep_ms=(8 - i) * 15) for i in range(8)]
+    done = rt.ask("system.buffer", BufferStart(target="w", items=items, timeout=30), timeout=60)
+    assert isinstance(done, BufferComplete)
+    assert (done.total, done.successful, done.failed, done.missing) == (8, 8, 0, 0)
+    results = parse_results(done.results.encode())
+    assert [r.index for r in results] == list(range(8))
+    assert [L.Done.from_xml(r.payload).value for r in results] == [2 * i for i in range(8)]
+    assert done.results.startswith('<results><item index="0" success="true"><Done>')
+
+
+def test_a_failing_item_is_marked_with_its_error_and_the_rest_succeed(
+    factory: RuntimeFactory,
+) -> None:
+    rt = _runtime(factory)
+    items = [L.Work(value=0), L.Work(value=1, crash=True), L.Work(value=2)]
+    done = rt.ask("system.buffer", BufferStart(target="w", items=items, timeout=30), timeout=60)
+    assert (done.successful, done.failed, done.missing) == (2, 1, 0)
+    failed = parse_results(done.results.encode())[1]
+    assert (failed.success, failed.reason) == (False, "error")
+    assert b"<huh>Handler w crashed: RuntimeError: item 1 failed</huh>" in failed.payload
+
+
+def test_an_unanswered_item_is_missing_at_the_deadline(factory: RuntimeFactory) -> None:
+    rt = _runtime(factory)
+    items = [L.Work(value=0), L.Work(value=1, hang=True), L.Work(value=2)]
+    start = BufferStart(target="w", items=items, timeout=0.5)
+    done = rt.ask("system.buffer", start, timeout=30)
+    assert (done.total, done.successful, done.failed, done.missing) == (3, 2, 0, 1)
+    assert '<item index="1" success="false" reason="timeout">missing</item>' in done.results
+    wait_for_statistics(rt, lambda s: s.active_buffers == 0)
+
+
+def test_fire_and_forget_replies_at_once_and_leaves_nothing_behind(
+    factory: RuntimeFactory, tmp_path: Path
+) -> None:
+    rt = _runtime(factory)
+    log = tmp_path / "items.log"
+    items = [L.Work(value=i, log_path=str(log)) for i in range(5)]
+    start = BufferStart(target="w", items=items, collect=False, buffer_id="ab12cd34")
+    reply = rt.ask("system.buffer", start, timeout=30)
+    assert reply == BufferDispatched("ab12cd34", 5)
+    wait_for_statistics(rt, lambda s: s.active_buffers == 0)
+    assert sorted(log.read_text().split()) == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize(
+    ("start", "error"),
+    [
+        (BufferStart(target="w", items=""), "No items specified"),
+        (BufferStart(target="ghost", items="<Work/>"), "Unknown target listener: ghost"),
+        (BufferStart(target="w", items="<Work/>\n<Work>"), "item 1"),
+        (BufferStart(target="w", items="hello"), "Malformed items"),
+    ],
+)
+def test_admission_errors_reply_buffer_error_and_create_no_run(
+    factory: RuntimeFactory, start: BufferStart, error: str
+) -> None:
+    rt = _runtime(factory)
+    reply = rt.ask("system.buffer", start, timeout=30)
+    assert isinstance(reply, BufferError)
+    assert error in reply.error
+    stats = rt.statistics()
+    assert (stats.active_buffers, stats.handled) == (0, 0)
+
+
+def test_a_buffer_id_already_active_is_refused(factory: RuntimeFactory) -> None:
+    rt = _runtime(factory)
+    hanging = BufferStart(target="w", items=[L.Work(hang=True)], collect=False,
+                          buffer_id="cafe0001", timeout=0.5)
+    assert isinstance(rt.ask("system.buffer", hanging, timeout=30), BufferDispatched)
+    again = BufferStart(target="w", items=[L.Work()], buffer_id="cafe0001")
+    reply = rt.ask("system.buffer", again, timeout=30)
+    assert reply == BufferError("cafe0001", "Buffer cafe0001 is already active")
+    wait_for_statistics(rt, lambda s: s.active_buffers == 0, timeout=20)
+
+
+def test_an_empty_buffer_id_becomes_eight_hex_characters(factory: RuntimeFactory) -> None:
+    rt = _runtime(factory)
+    done = rt.ask("system.buffer", BufferStart(target="w", items=[L.Work()]), timeout=30)
+    assert len(done.buffer_id) == 8 and int(done.buffer_id, 16) >= 0
+
+
+def test_items_may_span_lines_in_the_string_form(factory: RuntimeFactory) -> None:
+    rt = _runtime(factory)
+    items = "<Add>\n  <A>1</A>\n  <B>2</B>\n</Add>\n<Add><A>3</A>\n<B>4</B></Add>\n"
+    done = rt.ask("system.buffer", BufferStart(target="calculator.add", items=items), timeout=30)
+    payloads = [L.Sum.from_xml(r.payload) for r in parse_results(done.results.encode())]
+    assert payloads == [L.Sum(3), L.Sum(7)]
+
+
+def test_a_listener_that_starts_a_buffer_answers_its_own_caller(
+    factory: RuntimeFactory,
+) -> None:
+    rt = _runtime(factory)
+    rt.register("front", L.buffer_then_answer, (L.Echo, BufferComplete))
+    assert rt.ask("front", L.Echo("6"), timeout=60) == L.Sum(6)
+
+
+def test_return_to_sends_the_terminal_message_to_another_listener(
+    factory: RuntimeFactory,
+) -> None:
+    rt = _runtime(factory)
+    rt.register("tally", L.count_successes, BufferComplete)
+    start = BufferStart(target="calculator.add", items=[L.Add(1, 2)] * 3, return_to="tally")
+    assert rt.ask("system.buffer", start, timeout=30) == L.Sum(3)
+
+
+def test_a_thousand_items_in_process(runtime_factory: RuntimeFactory) -> None:
+    rt = runtime_factory.started("simpleSystemBase")
+    rt.register("calculator.add", L.add, L.Add)
+    items = [L.Add(i, 1) for i in range(1000)]
+    done = rt.ask("system.buffer", BufferStart(target="calculator.add", items=items), timeout=60)
+    assert (done.total, done.successful) == (1000, 1000)
+    last = parse_results(done.results.encode())[-1]
+    assert L.Sum.from_xml(last.payload) == L.Sum(1000)

@@ -1,0 +1,92 @@
+"""What only a multiprocess base shows: processes, stale replies, dying workers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from actors import AskTimeoutError, ListenerError
+from actors._processes import session_pids
+from actors.testing import RuntimeFactory
+from tests import listeners as L
+
+pytestmark = pytest.mark.multiproc
+
+TCP = "multiprocTCPBase"
+
+
+@pytest.fixture
+def xmlactors_base() -> str:
+    return TCP
+
+
+def test_shutdown_leaves_no_process_behind(runtime_factory: RuntimeFactory) -> None:
+    rt = runtime_factory.started(TCP)
+    rt.register("w", L.work, L.Work, workers=3)
+    assert rt.ask("w", L.Work(value=1), timeout=20).value == 2
+    pids = rt.pids()
+    assert len(pids) >= 5  # registry, listener, 3 workers (and the system listeners)
+    session = rt.session_id
+    assert set(session_pids(session)) >= pids
+    rt.shutdown()
+    assert session_pids(session) == []
+    assert all(not _alive(pid) for pid in pids)
+
+
+def test_a_late_reply_is_never_handed_to_the_next_ask(runtime_factory: RuntimeFactory) -> None:
+    rt = runtime_factory.started(TCP)
+    rt.register("w", L.work, L.Work)
+    with pytest.raises(AskTimeoutError):
+        rt.ask("w", L.Work(value=1, sleep_ms=600), timeout=0.1)
+    # The late Done(2) arrives while we wait for this one: it must be dropped.
+    assert rt.ask("w", L.Work(value=5), timeout=20).value == 10
+
+
+def test_a_dead_worker_fails_its_message_and_is_replaced(runtime_factory: RuntimeFactory) -> None:
+    rt = runtime_factory.started(TCP)
+    rt.register("w", L.work, L.Work)
+    first = rt.ask("w", L.Work(value=1), timeout=20).pid
+    with pytest.raises(ListenerError, match="worker exited"):
+        rt.ask("w", L.Work(value=2, die=True), timeout=20)
+    reply = rt.ask("w", L.Work(value=3), timeout=20)
+    assert reply.value == 6 and reply.pid != first
+    assert rt.statistics().replaced_workers == 1
+
+
+def test_the_system_listens_on_loopback_only(runtime_factory: RuntimeFactory) -> None:
+    rt = runtime_factory.started(TCP)
+    rt.register("echo", L.echo, L.Echo)
+    rt.ask("echo", L.Echo(), timeout=20)
+    listening = _listening_addresses(set(session_pids(rt.session_id)))
+    assert listening, "expected the actors to listen on some TCP port"
+    assert {host for host, _ in listening} == {"127.0.0.1"}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _listening_addresses(pids: set[int]) -> set[tuple[str, int]]:
+    inodes: set[str] = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = set()
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        for line in list(table)[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                host_hex, port_hex = fields[1].split(":")
+                host = ".".join(str(int(host_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
+                found.add((host, int(port_hex, 16)))
+    return found

@@ -59,15 +59,17 @@ HandlerResult = Union[HandlerResponse, None]
 Handler = Callable[[Any, HandlerMetadata], Union[HandlerResult, Awaitable[HandlerResult]]]
 
 
-def call_handler(
-    handler: Handler, payload: Any, meta: HandlerMetadata, loop: asyncio.AbstractEventLoop | None
-) -> Any:
-    """Run ``handler`` once and return what it returned, awaiting a coroutine on ``loop``."""
+def call_handler(handler: Handler, payload: Any, meta: HandlerMetadata) -> Any:
+    """Run ``handler`` once and return what it returned.
+
+    A coroutine is run to completion on a fresh event loop that is closed
+    afterwards: a worker handles one message at a time, so nothing is gained by
+    keeping a loop alive between messages, and nothing is left open if the
+    worker is killed.
+    """
     result: Any = handler(payload, meta)
     if inspect.isawaitable(result):
-        if loop is None:
-            raise RuntimeError("an async handler needs an event loop")
-        result = loop.run_until_complete(_await(result))
+        result = asyncio.run(_await(result))
     return result
 
 

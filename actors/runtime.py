@@ -9,11 +9,13 @@ is left behind.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import itertools
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from thespian.actors import ActorSystem
 
 from . import _processes, _thespian_setup
 from ._importable import check_importable
-from .codec import is_xmlify, payload_class_for
+from .codec import is_xmlify, payload_classes_for
 from .errors import (
     AskTimeoutError,
     ConfigError,
@@ -110,6 +112,7 @@ class Runtime:
         self._local = threading.local()
         self._contexts: list[Any] = []
         self._lock = threading.Lock()
+        self._simple_lock = threading.Lock()
         self._tokens = itertools.count(1)
 
     # -- life cycle -------------------------------------------------------
@@ -238,21 +241,21 @@ class Runtime:
         )
 
     def _start_listener(self, spec: ListenerSpec) -> None:
-        from dataclasses import replace
-
-        address = self.system.createActor(ListenerActor)
-        self.system.tell(address, replace(spec, registry=self.registry))
+        with self._handle() as context:
+            address = context.createActor(ListenerActor)
+            context.tell(address, dataclasses.replace(spec, registry=self.registry))
         tags = tuple(cls.__name__ for cls in spec.payload_classes)
         self._register_address(
             spec.name, address, spec.description, tags, spec.peers, spec.workers
         )
 
     def _start_service(self, name: str, actor_class: type) -> None:
-        address = self.system.createActor(actor_class)
         init = ServiceInit(
             name, self.registry, self.base, self.run_deadline, self.limits, dict(self.settings)
         )
-        self.system.tell(address, init)
+        with self._handle() as context:
+            address = context.createActor(actor_class)
+            context.tell(address, init)
         self._register_address(name, address, f"system listener {name}", (), None)
 
     def _register_address(
@@ -287,19 +290,32 @@ class Runtime:
         delivery = Delivery(
             target, OUTSIDE, uuid.uuid4().hex, _encode(payload), (Hop(OUTSIDE, None, token),)
         )
-        context = self._context()
-        context.tell(address, delivery)
-        reply = self._await(context, token, time.monotonic() + wait)
+        with self._handle() as context:
+            context.tell(address, delivery)
+            reply = self._await(context, token, time.monotonic() + wait)
         if reply is None:
             raise AskTimeoutError(target, wait)
         assert isinstance(reply, Delivery)
-        return decode_reply(reply.payload, target)
+        return decode_reply(reply.payload, target, self._preferred_modules(payload))
+
+    def _preferred_modules(self, request: Any) -> tuple[str, ...]:
+        """Where to look first for a reply's class when several share its tag.
+
+        The request's own module, then the modules of every handler and payload
+        class registered here, in registration order.
+        """
+        modules = [type(request).__module__]
+        for spec in list(self.specs.values()):
+            modules.append(getattr(spec.handler, "__module__", ""))
+            modules.extend(cls.__module__ for cls in spec.payload_classes)
+        return tuple(dict.fromkeys(modules))
 
     def tell(self, target: str, payload: Any) -> None:
         """Send ``payload`` to ``target``; its reply, if any, goes nowhere."""
         address = self._address(target)
         delivery = Delivery(target, OUTSIDE, uuid.uuid4().hex, _encode(payload))
-        self._context().tell(address, delivery)
+        with self._handle() as context:
+            context.tell(address, delivery)
 
     def statistics(self, timeout: float = 10.0) -> Statistics:
         """Counters gathered from every actor of the system, at this moment."""
@@ -340,6 +356,20 @@ class Runtime:
             raise UnknownListenerError(target)
         return address
 
+    @contextlib.contextmanager
+    def _handle(self) -> Iterator[Any]:
+        """The actor-system handle for this thread, for one exchange.
+
+        The in-process base runs every actor inside the caller's ``listen`` and
+        is not thread-safe: there, one exchange at a time holds the system.
+        Multiprocess bases give each thread its own private context.
+        """
+        if self.base == "simpleSystemBase":
+            with self._simple_lock:
+                yield self.system
+        else:
+            yield self._context()
+
     def _context(self) -> Any:
         """The actor-system handle for this thread (each thread gets its own)."""
         if threading.get_ident() == self._owner:
@@ -355,22 +385,22 @@ class Runtime:
 
     def _gather(self, requests: list[tuple[Address, Any]], timeout: float) -> list[Any]:
         """Send each request (a message class taking ``token``) and collect the answers in order."""
-        context = self._context()
         tokens = []
-        for address, message in requests:
-            token = f"req-{next(self._tokens)}"
-            built = message(token=token) if isinstance(message, type) else _with_token(
-                message, token
-            )
-            context.tell(address, built)
-            tokens.append(token)
-        deadline = time.monotonic() + timeout
         answers: dict[Any, Any] = {}
-        while len(answers) < len(tokens):
-            reply = self._await(context, set(tokens) - set(answers), deadline)
-            if reply is None:
-                raise AskTimeoutError("the actor system", timeout)
-            answers[reply.token] = reply
+        with self._handle() as context:
+            for address, message in requests:
+                token = f"req-{next(self._tokens)}"
+                built = message(token=token) if isinstance(message, type) else _with_token(
+                    message, token
+                )
+                context.tell(address, built)
+                tokens.append(token)
+            deadline = time.monotonic() + timeout
+            while len(answers) < len(tokens):
+                reply = self._await(context, set(tokens) - set(answers), deadline)
+                if reply is None:
+                    raise AskTimeoutError("the actor system", timeout)
+                answers[reply.token] = reply
         return [answers[t] for t in tokens]
 
     def _await(self, context: Any, token: Any, deadline: float) -> Any:
@@ -432,12 +462,18 @@ def _encode(payload: Any) -> bytes:
     raise TypeError(f"cannot send a {type(payload).__name__}: pass an @xmlify object or XML text")
 
 
-def decode_reply(payload: bytes, target: str) -> Any:
-    """A reply's payload as an xmlify object (known tag) or an lxml element; ``<huh>`` raises."""
+def decode_reply(payload: bytes, target: str, prefer_modules: tuple[str, ...] = ()) -> Any:
+    """A reply's payload as an xmlify object (known tag) or an lxml element; ``<huh>`` raises.
+
+    When several classes share the reply's tag, the first one defined in
+    ``prefer_modules`` wins, else the one decorated last.
+    """
     element = parse(payload)
     if element.tag == "huh":
         raise ListenerError(element.text or "", target)
-    cls = payload_class_for(str(element.tag))
-    if cls is None:
+    classes = payload_classes_for(str(element.tag))
+    if not classes:
         return element
-    return cls.from_xml(element)
+    by_module = {cls.__module__: cls for cls in classes}
+    chosen = next((by_module[m] for m in prefer_modules if m in by_module), classes[-1])
+    return chosen.from_xml(element)

@@ -7,8 +7,6 @@ into a ``WorkDone`` for its supervisor, which sends the result on.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -34,22 +32,15 @@ class WorkerInit:
 
 
 class Handling:
-    """A listener's handler with what it needs to run: classes by tag, limits, a loop."""
+    """A listener's handler with what it needs to run: classes by tag and limits."""
 
     def __init__(self, spec: ListenerSpec) -> None:
         self.spec = spec
         self.classes = {cls.__name__: cls for cls in spec.payload_classes}
         self.limits = ParseLimits(spec.max_bytes, spec.max_depth, spec.max_elements)
-        self.loop = asyncio.new_event_loop() if _is_async(spec.handler) else None
 
     def expected(self) -> str:
         return " or ".join(f"<{tag}>" for tag in self.classes)
-
-
-def _is_async(handler: Any) -> bool:
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)
-    )
 
 
 def handle_work(handling: Handling, work: Work) -> WorkDone:
@@ -74,7 +65,7 @@ def handle_work(handling: Handling, work: Work) -> WorkDone:
         return _huh(work, f"listener {name!r} {exc}")
     meta = HandlerMetadata(delivery.thread_id, delivery.sender, name)
     try:
-        result = call_handler(spec.handler, payload, meta, handling.loop)
+        result = call_handler(spec.handler, payload, meta)
     except Exception as exc:  # the handler's own failure, reported once
         return _huh(work, f"Handler {name} crashed: {type(exc).__name__}: {exc}")
     return _outcome(work, name, result)
@@ -128,6 +119,3 @@ class WorkerActor(Shell):
             self.handling = Handling(message.spec)
             self.send(sender, WorkerReady(message.slot, os.getpid()))
 
-    def on_exit(self) -> None:
-        if self.handling is not None and self.handling.loop is not None:
-            self.handling.loop.close()

@@ -7,6 +7,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from lxml import etree
+
 from actors import HandlerMetadata, HandlerResponse, xmlify
 
 
@@ -66,6 +68,12 @@ def whoami(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
     return HandlerResponse.respond(Echo(f"{meta.own_name} from {meta.from_id}"))
 
 
+def raw_reply(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    """Answers with an element whose tag no payload class has."""
+    element = etree.Element("NoClass", said=payload.text)
+    return HandlerResponse.respond(element)
+
+
 def crash(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
     raise ValueError(f"bad input {payload.text}")
 
@@ -82,8 +90,14 @@ def front(payload: Add | Sum, meta: HandlerMetadata) -> HandlerResponse:
 
 
 def forward_to_named(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
-    """Forwards to the listener whose name is the text (to test peers and unknown names)."""
-    return HandlerResponse.forward(Echo("via " + meta.own_name), to=payload.text)
+    """Forwards a request to the listener named by its text; passes that listener's answer back.
+
+    A respond from the listener it forwarded to comes back to this handler (the
+    previous hop), with that listener as the sender.
+    """
+    if meta.from_id == "outside":
+        return HandlerResponse.forward(Echo("via " + meta.own_name), to=payload.text)
+    return HandlerResponse.respond(payload)
 
 
 def work(payload: Work, meta: HandlerMetadata) -> HandlerResponse | None:

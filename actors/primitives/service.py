@@ -56,12 +56,14 @@ def terminal_route(
 ) -> tuple[Address, Delivery] | None:
     """Where a run's terminal message goes: back to the requester, or to ``return_to``.
 
-    With ``return_to`` the message goes to that listener in the requester's
-    place, so that listener's own respond reaches the requester's caller.
+    With ``return_to`` the message goes to that listener carrying the
+    requester's call path, so that listener's respond reaches the requester
+    (the previous hop of the ``BufferStart`` or ``SequenceStart``), exactly as
+    the terminal message itself would have.
     """
     if not return_to:
         return respond(start, b"", sender)
-    template = Delivery(return_to, sender, start.thread_id, b"", start.path[:-1])
+    template = Delivery(return_to, sender, start.thread_id, b"", start.path)
     return return_address, template
 
 

@@ -38,7 +38,7 @@ class Shell(Actor):  # type: ignore[misc]
         self.exiting = False
 
     # Thespian's entry point. Never raises: see the module docstring.
-    def receiveMessage(self, message: Any, sender: Address) -> None:  # noqa: N802
+    def receiveMessage(self, message: Any, sender: Address) -> None:
         try:
             if isinstance(message, ActorExitRequest):
                 self.exiting = True

@@ -93,7 +93,7 @@ class XmlPayload:
         return etree.tostring(_encode(self), encoding="UTF-8", xml_declaration=False)
 
     @classmethod
-    def from_xml(cls: type[P], data: str | bytes | etree._Element) -> P:  # noqa: PYI019 (3.10 has no Self)
+    def from_xml(cls: type[P], data: str | bytes | etree._Element) -> P:
         """Decode text or bytes (through the hardened parser) or an element (used as is)."""
         if isinstance(data, (str, bytes)):
             data = parse(data)
@@ -342,7 +342,9 @@ class _Nested(_Kind):
     def take(self, el: etree._Element, where: str) -> Any:
         children = _element_children(el, where)
         if len(children) != 1:
-            raise PayloadError(f"{where} must hold one <{self.item_tag}>, got {len(children)} elements{_at(el)}")
+            raise PayloadError(
+                f"{where} must hold one <{self.item_tag}>, got {len(children)} elements{_at(el)}"
+            )
         return self.take_item(children[0], where)
 
 

@@ -12,7 +12,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["HandlerMetadata", "HandlerResponse", "Handler", "call_handler"]
 
@@ -55,8 +55,8 @@ class HandlerResponse:
         return cls(payload=payload, to=to)
 
 
-HandlerResult = Union[HandlerResponse, None]
-Handler = Callable[[Any, HandlerMetadata], Union[HandlerResult, Awaitable[HandlerResult]]]
+HandlerResult = HandlerResponse | None
+Handler = Callable[[Any, HandlerMetadata], HandlerResult | Awaitable[HandlerResult]]
 
 
 def call_handler(handler: Handler, payload: Any, meta: HandlerMetadata) -> Any:

@@ -3,8 +3,9 @@
 It owns ``workers`` worker actors, hands each delivery to the least busy
 one, and routes what the handler returned: back along the call path
 (respond), on to another listener (forward, within its peers), or nowhere.
-A worker whose process dies is replaced and its in-flight deliveries are
-answered with ``<huh reason="exited">``: never lost, never left hanging.
+A worker whose process dies is replaced; the delivery it was handling is
+answered with ``<huh reason="exited">`` and the ones queued behind it go to
+the other workers: never lost, never left hanging, never run twice.
 """
 
 from __future__ import annotations
@@ -164,15 +165,21 @@ class ListenerActor(Shell):
         index = next((i for i, s in enumerate(self.slots) if s.address == child), None)
         if index is None:
             return
-        jobs = self.slots[index].jobs
+        jobs = list(self.slots[index].jobs.values())
         if self.exiting:
             return
-        text = f"Listener {self.spec.name}: its worker exited while handling this message"
-        for delivery in jobs.values():
-            self.reply(delivery, make_huh(text, reason="exited"), self.spec.name)
         self.counters["replaced"] += 1
         log.warning("listener %s: worker %d exited; replacing it", self.spec.name, index)
         self.slots[index] = _Slot(self.spawn(index))
+        if not jobs:
+            return
+        # A worker handles its jobs in order: the oldest is the one it died on.
+        # The rest never started, so they go to the remaining workers unharmed.
+        running, *queued = jobs
+        text = f"Listener {self.spec.name}: its worker exited while handling this message"
+        self.reply(running, make_huh(text, reason="exited"), self.spec.name)
+        for delivery in queued:
+            self.accept(delivery)
 
     def on_exit(self) -> None:
         # Thespian tells children to exit; make sure a hung worker does not linger.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import logging
 import threading
 import time
 import uuid
@@ -42,14 +43,16 @@ from .messages import (
     PidsRequest,
     Register,
     Registered,
+    ServiceInit,
     StatsReply,
     StatsRequest,
 )
 from .parsing import DEFAULT_LIMITS, ParseLimits, parse, to_bytes
-from .messages import ServiceInit
 from .services import SYSTEM_SERVICES
 
 __all__ = ["Runtime", "Statistics", "OUTSIDE"]
+
+_log = logging.getLogger(__name__)
 
 OUTSIDE = "outside"
 """The sender name stamped on messages from outside the actor system."""
@@ -165,8 +168,8 @@ class Runtime:
         for context in contexts:
             try:
                 context.exit_clone()
-            except Exception:
-                pass
+            except Exception as exc:  # noqa: BLE001 - closing must go on to shut the system down
+                _log.debug("closing a thread's actor-system context failed: %r", exc)
         self._local = threading.local()
         try:
             system.shutdown()
@@ -322,7 +325,7 @@ class Runtime:
         names = sorted(self.addresses)
         replies = self._gather([(self.addresses[n], StatsRequest) for n in names], timeout)
         counters: dict[str, dict[str, int]] = {
-            name: dict(reply.counters) for name, reply in zip(names, replies)
+            name: dict(reply.counters) for name, reply in zip(names, replies, strict=True)
             if isinstance(reply, StatsReply)
         }
         total = {key: sum(c.get(key, 0) for c in counters.values())

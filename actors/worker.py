@@ -36,7 +36,9 @@ class Handling:
 
     def __init__(self, spec: ListenerSpec) -> None:
         self.spec = spec
-        self.classes = {cls.__name__: cls for cls in spec.payload_classes}
+        self.classes: dict[str, Any] = {
+            getattr(cls, "__xml_tag__", cls.__name__): cls for cls in spec.payload_classes
+        }
         self.limits = ParseLimits(spec.max_bytes, spec.max_depth, spec.max_elements)
 
     def expected(self) -> str:
@@ -66,7 +68,7 @@ def handle_work(handling: Handling, work: Work) -> WorkDone:
     meta = HandlerMetadata(delivery.thread_id, delivery.sender, name)
     try:
         result = call_handler(spec.handler, payload, meta)
-    except Exception as exc:  # the handler's own failure, reported once
+    except Exception as exc:  # noqa: BLE001 - any handler failure goes back to its caller once
         return _huh(work, f"Handler {name} crashed: {type(exc).__name__}: {exc}")
     return _outcome(work, name, result)
 

@@ -52,7 +52,7 @@ class Everything:
     flags: list[bool] = field(default_factory=list)
     point: CodecPoint | None = None
     points: list[CodecPoint] = field(default_factory=list)
-    body: Xml = Xml("")  # noqa: RUF009 (Xml is an immutable str)
+    body: Xml = Xml("")
 
 
 @xmlify
@@ -68,7 +68,7 @@ class LegacyStart:
     """Shaped like the original bus's BufferStart."""
 
     target: str
-    items: Xml = Xml("")  # noqa: RUF009 (Xml is an immutable str)
+    items: Xml = Xml("")
     collect: bool = True
     return_to: str = ""
     buffer_id: str = ""
@@ -335,7 +335,7 @@ def test_the_schema_refuses_a_wrong_root_tag_with_a_clear_message() -> None:
 
 
 def test_a_nested_class_is_not_a_valid_root_of_the_outer_schema() -> None:
-    with pytest.raises(PayloadError, match="^expects <Everything> but got <CodecPoint>"):
+    with pytest.raises(PayloadError, match=r"^expects <Everything> but got <CodecPoint>"):
         validate(Everything, CodecPoint(1, 2).to_element())
 
 

@@ -64,11 +64,13 @@ def test_the_system_listens_on_loopback_only(runtime_factory: RuntimeFactory) ->
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for its parent to reap it does not)."""
     try:
-        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
     except OSError:
         return False
-    return True
+    return state != b"Z"
 
 
 def _listening_addresses(pids: set[int]) -> set[tuple[str, int]]:

@@ -100,7 +100,7 @@ def test_listeners_keep_file_order_and_their_own_lines() -> None:
     organism = load_organism_text(
         organism_with(f'  <listener name="one" {ADD}/>', "", f'  <listener name="two" {ADD}/>')
     )
-    assert [(l.name, l.line) for l in organism.listeners] == [("one", 2), ("two", 4)]
+    assert [(d.name, d.line) for d in organism.listeners] == [("one", 2), ("two", 4)]
 
 
 def test_an_organism_without_listeners_is_valid() -> None:

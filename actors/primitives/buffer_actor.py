@@ -16,6 +16,7 @@ from typing import Any
 from thespian.actors import ActorExitRequest
 
 from .._shell import Shell
+from ..codec import Xml
 from ..errors import PayloadError
 from ..messages import Address, Authority, Delivery
 from ..parsing import parse_items, to_bytes
@@ -214,7 +215,7 @@ class BufferRunActor(Shell):
         if self.run.reply is not None:
             complete = BufferComplete(
                 outcome.buffer_id, outcome.total, outcome.successful,
-                outcome.results.decode("utf-8"), outcome.failed, outcome.missing,
+                Xml(outcome.results.decode("utf-8")), outcome.failed, outcome.missing,
             )
             self.send(self.run.reply_to, _with_payload(self.run.reply, complete.to_bytes()))
         self.send(self.myAddress, ActorExitRequest())

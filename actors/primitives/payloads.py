@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..codec import Xml, xmlify
+from ..codec import Xml, XmlPayload, xmlify
 from ..listener import BufferItemDelivery
 from ..messages import Address, Authority, Delivery, Hop
 from ..worker import encode_payload
@@ -38,7 +38,7 @@ def items_text(items: Iterable[Any]) -> Xml:
 
 @xmlify
 @dataclass
-class BufferStart:
+class BufferStart(XmlPayload):
     """Fan ``items`` out to listener ``target``; one terminal reply (see docs/fan-out.md).
 
     ``items`` is XML elements one after another, or from Python a list of
@@ -63,7 +63,7 @@ class BufferStart:
 
 @xmlify
 @dataclass
-class BufferComplete:
+class BufferComplete(XmlPayload):
     """The terminal message of a collecting run: every index, in order, in ``results``."""
 
     buffer_id: str = ""
@@ -76,7 +76,7 @@ class BufferComplete:
 
 @xmlify
 @dataclass
-class BufferDispatched:
+class BufferDispatched(XmlPayload):
     """The immediate reply of a fire-and-forget run (``collect=False``)."""
 
     buffer_id: str = ""
@@ -85,7 +85,7 @@ class BufferDispatched:
 
 @xmlify
 @dataclass
-class BufferError:
+class BufferError(XmlPayload):
     """A run refused at admission (nothing was created or dispatched)."""
 
     buffer_id: str = ""
@@ -94,7 +94,7 @@ class BufferError:
 
 @xmlify
 @dataclass
-class BufferProgress:
+class BufferProgress(XmlPayload):
     """Sent while a run with ``progress=True`` goes on: ``done`` of ``total`` items answered."""
 
     buffer_id: str = ""
@@ -130,7 +130,7 @@ class BufferItem(BufferItemDelivery):
 
 @xmlify
 @dataclass
-class SequenceStart:
+class SequenceStart(XmlPayload):
     """Run ``steps`` in order, each output feeding the next (see docs/chaining.md).
 
     ``steps`` is comma-separated listener names, or from Python a list.
@@ -157,7 +157,7 @@ class SequenceStart:
 
 @xmlify
 @dataclass
-class SequenceComplete:
+class SequenceComplete(XmlPayload):
     """The terminal message of a run whose every step answered."""
 
     sequence_id: str = ""
@@ -167,7 +167,7 @@ class SequenceComplete:
 
 @xmlify
 @dataclass
-class SequenceError:
+class SequenceError(XmlPayload):
     """The terminal message of a run refused at admission or stopped by a failing step."""
 
     sequence_id: str = ""

@@ -16,13 +16,14 @@ from typing import Any
 from thespian.actors import ActorExitRequest
 
 from .._shell import Shell
+from ..codec import Xml
 from ..errors import PayloadError
 from ..messages import Address, Authority, Delivery, Hop
 from ..parsing import parse, to_bytes
 from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .replies import reply_outcome
-from .sequence_run import SequenceRun
+from .sequence_run import SequenceCompleteOutcome, SequenceRun
 from .service import ServiceActor, terminal_route
 
 __all__ = ["SequenceService", "SequenceRunActor", "RunSequence"]
@@ -179,9 +180,10 @@ class SequenceRunActor(Shell):
         if outcome is None:
             return
         if self.run.reply is not None:
-            if hasattr(outcome, "final_result"):
+            if isinstance(outcome, SequenceCompleteOutcome):
                 message: Any = SequenceComplete(
-                    outcome.sequence_id, outcome.final_result.decode("utf-8"), outcome.step_count
+                    outcome.sequence_id, Xml(outcome.final_result.decode("utf-8")),
+                    outcome.step_count,
                 )
             else:
                 message = SequenceError(

@@ -22,12 +22,12 @@ from ..messages import (
     PidsReply,
     PidsRequest,
     Resolved,
+    ServiceInit,
     StatsReply,
     StatsRequest,
 )
 from ..parsing import parse
 from ..routing import respond
-from ..messages import ServiceInit
 
 __all__ = ["ServiceActor", "Pending", "terminal_route"]
 

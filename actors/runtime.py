@@ -412,10 +412,16 @@ class Runtime:
         Messages for other tokens are stale replies to timed-out requests: dropped.
         """
         wanted = token if isinstance(token, set) else {token}
+        in_process = self.base == "simpleSystemBase"
         while (remaining := deadline - time.monotonic()) > 0:
-            message = context.listen(remaining)
+            # In process, a reply may already wait in the queue while a timer is
+            # pending: Thespian's listen would sleep until that timer first, so
+            # collect what is already there before waiting.
+            message = context.listen(0) if in_process else None
             if message is None:
-                if self.base == "simpleSystemBase":
+                message = context.listen(remaining)
+            if message is None:
+                if in_process:
                     return None  # in process: idle means nothing can still arrive
                 continue
             if getattr(message, "token", None) in wanted:

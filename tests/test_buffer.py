@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,13 @@ def test_a_thousand_items_in_process(runtime_factory: RuntimeFactory) -> None:
     assert (done.total, done.successful) == (1000, 1000)
     last = parse_results(done.results.encode())[-1]
     assert L.Sum.from_xml(last.payload) == L.Sum(1000)
+
+
+def test_the_terminal_message_does_not_wait_for_the_deadline(factory: RuntimeFactory) -> None:
+    # Regression: in process, a reply already queued used to wait for the run's
+    # pending deadline timer (Thespian's listen sleeps until the next timer).
+    rt = _runtime(factory)
+    start = BufferStart(target="calculator.add", items=[L.Add(1, 1)] * 3, timeout=60)
+    began = time.monotonic()
+    assert rt.ask("system.buffer", start, timeout=90).successful == 3
+    assert time.monotonic() - began < 30

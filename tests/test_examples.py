@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from actors import ListenerError, Runtime
-from examples import molar_masses
+from actors.primitives import SequenceError
+from examples import molar_masses, word_stats
 from examples.chemistry import Formula, MolarMass, atom_counts
+from examples.wordfreq import Document, Summary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +68,23 @@ def test_the_main_job_runs_on_the_multiprocess_base_as_a_command() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "weighed 105 of 105 compounds in one Buffer on multiprocTCPBase" in done.stdout
+
+
+def test_word_stats_runs_a_sequence_per_text_inside_one_buffer(xmlactors_base: str) -> None:
+    out = io.StringIO()
+    assert word_stats.main(["--base", xmlactors_base], out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == [d.title for d in word_stats.documents()]
+    assert lines[1].endswith("most frequent: apples, family, orchard")
+
+
+def test_a_failing_step_fails_only_its_own_item() -> None:
+    docs = [Document("one", "a first text"), Document("empty", "..."), Document("two", "b b c")]
+    with Runtime.from_config(word_stats.ORGANISM) as rt:
+        summaries = word_stats.summarize_all(rt, docs)
+    assert isinstance(summaries[0], Summary) and summaries[0].words == 3
+    assert isinstance(summaries[1], str)
+    failure = SequenceError.from_xml(summaries[1])
+    assert (failure.failed_step, failure.step_index) == ("text.tokenize", 0)
+    assert "document 'empty' has no words" in failure.error
+    assert isinstance(summaries[2], Summary) and summaries[2].top == ["b", "c"]

@@ -4,6 +4,7 @@ Public names only; the logic lives in the modules named for what they hold.
 """
 
 from .codec import xmlify
+from .envelope import Envelope
 from .errors import (
     AskTimeoutError,
     ConfigError,
@@ -19,6 +20,7 @@ from .runtime import Runtime, Statistics
 
 __all__ = [
     "xmlify",
+    "Envelope",
     "HandlerMetadata",
     "HandlerResponse",
     "Runtime",

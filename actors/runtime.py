@@ -26,6 +26,7 @@ from thespian.actors import ActorSystem
 from . import _processes, _thespian_setup
 from ._importable import check_importable
 from .codec import is_xmlify, payload_classes_for
+from .envelope import Envelope, looks_like_envelope
 from .errors import (
     AskTimeoutError,
     ConfigError,
@@ -291,7 +292,7 @@ class Runtime:
         wait = self.default_timeout if timeout is None else timeout
         token = f"ask-{next(self._tokens)}"
         delivery = Delivery(
-            target, OUTSIDE, uuid.uuid4().hex, _encode(payload), (Hop(OUTSIDE, None, token),)
+            target, OUTSIDE, *_outside(payload), (Hop(OUTSIDE, None, token),)
         )
         with self._handle() as context:
             context.tell(address, delivery)
@@ -316,7 +317,7 @@ class Runtime:
     def tell(self, target: str, payload: Any) -> None:
         """Send ``payload`` to ``target``; its reply, if any, goes nowhere."""
         address = self._address(target)
-        delivery = Delivery(target, OUTSIDE, uuid.uuid4().hex, _encode(payload))
+        delivery = Delivery(target, OUTSIDE, *_outside(payload))
         with self._handle() as context:
             context.tell(address, delivery)
 
@@ -452,6 +453,20 @@ def _with_token(message: Any, token: Any) -> Any:
     from dataclasses import replace
 
     return replace(message, token=token)
+
+
+def _outside(payload: Any) -> tuple[str, bytes]:
+    """``(thread_id, payload bytes)`` of a message from outside the system.
+
+    An envelope (an ``Envelope`` or its XML text) is unwrapped here, at the
+    boundary: its thread is kept and its payload travels on alone. The sender
+    is always stamped ``outside``, whatever the envelope's ``from`` says.
+    """
+    if isinstance(payload, (str, bytes)) and looks_like_envelope(payload):
+        payload = Envelope.from_bytes(payload)
+    if isinstance(payload, Envelope):
+        return payload.thread or uuid.uuid4().hex, payload.payload
+    return uuid.uuid4().hex, _encode(payload)
 
 
 def _encode(payload: Any) -> bytes:

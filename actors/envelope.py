@@ -42,7 +42,8 @@ class Envelope:
 
     def to_element(self) -> etree._Element:
         """A new ``<message>`` element holding a copy of the payload."""
-        message = etree.Element(_q("message"), nsmap={None: ENVELOPE_NS})
+        # lxml-stubs types nsmap keys as str, but None is how lxml spells the default namespace.
+        message = etree.Element(_q("message"), nsmap={None: ENVELOPE_NS})  # type: ignore[dict-item]
         meta = etree.SubElement(message, _q("meta"))
         for name, value in zip(_META_FIELDS, (self.sender, self.target, self.thread), strict=True):
             etree.SubElement(meta, _q(name)).text = value

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,8 @@ _log = logging.getLogger(__name__)
 
 OUTSIDE = "outside"
 """The sender name stamped on messages from outside the actor system."""
+
+_PROGRESS = b"<BufferProgress>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,13 +282,22 @@ class Runtime:
 
     # -- talking ----------------------------------------------------------
 
-    def ask(self, target: str, payload: Any, timeout: float | None = None) -> Any:
+    def ask(
+        self,
+        target: str,
+        payload: Any,
+        timeout: float | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> Any:
         """Send ``payload`` to ``target`` and wait for its reply, decoded.
 
         Returns an xmlify object when the reply's root tag is a known payload
         class, else an lxml element. Raises ``UnknownListenerError`` at once
         for an unknown name, ``ListenerError`` for a ``<huh>`` reply and
         ``AskTimeoutError`` when no reply comes in ``timeout`` seconds.
+        ``BufferProgress`` updates of a Buffer started with ``progress=True``
+        are not the reply: each goes to ``on_progress`` (if given) while the
+        wait for the terminal message goes on, within the same ``timeout``.
         """
         address = self._address(target)
         wait = self.default_timeout if timeout is None else timeout
@@ -294,9 +305,14 @@ class Runtime:
         delivery = Delivery(
             target, OUTSIDE, *_outside(payload), (Hop(OUTSIDE, None, token),)
         )
+        deadline = time.monotonic() + wait
         with self._handle() as context:
             context.tell(address, delivery)
-            reply = self._await(context, token, time.monotonic() + wait)
+            reply = self._await(context, token, deadline)
+            while isinstance(reply, Delivery) and reply.payload.startswith(_PROGRESS):
+                if on_progress is not None:
+                    on_progress(decode_reply(reply.payload, target, ("actors.primitives.payloads",)))
+                reply = self._await(context, token, deadline)
         if reply is None:
             raise AskTimeoutError(target, wait)
         assert isinstance(reply, Delivery)

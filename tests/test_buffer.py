@@ -11,6 +11,7 @@ from actors.primitives import (
     BufferComplete,
     BufferDispatched,
     BufferError,
+    BufferProgress,
     BufferStart,
     parse_results,
 )
@@ -154,3 +155,18 @@ def test_the_terminal_message_does_not_wait_for_the_deadline(factory: RuntimeFac
     began = time.monotonic()
     assert rt.ask("system.buffer", start, timeout=90).successful == 3
     assert time.monotonic() - began < 30
+
+
+def test_progress_updates_reach_the_asker_before_the_terminal_message(
+    factory: RuntimeFactory,
+) -> None:
+    rt = _runtime(factory)
+    seen: list[BufferProgress] = []
+    start = BufferStart(target="calculator.add", items=[L.Add(i, 1) for i in range(40)],
+                        progress=True)
+    done = rt.ask("system.buffer", start, timeout=60, on_progress=seen.append)
+    assert done.successful == 40
+    assert seen, "no progress update arrived"
+    assert all(isinstance(p, BufferProgress) and p.total == 40 for p in seen)
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+    assert all(0 < p.done < 40 for p in seen)  # the last word is the BufferComplete itself

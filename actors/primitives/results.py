@@ -187,14 +187,16 @@ def _item_result(position: int, item: etree._Element) -> ItemResult | None:
     return ItemResult(index, success, payload, reason)
 
 
-def parse_results(data: bytes) -> list[ItemResult | None]:
-    """Read a ``<results>`` document back into its results, in index order.
+def parse_results(data: str | bytes) -> list[ItemResult | None]:
+    """Read a ``<results>`` document (``BufferComplete.results``) back into its results, in order.
 
     The inverse of ``format_results``: ``parse_results(format_results(rs)) == rs``
     whenever every payload is canonical lxml output of one element (what the
     runtime sends). A reasonless ``missing`` item reads back as None.
     Raises ``PayloadError`` (a ``ValueError``) on anything else.
     """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     try:
         root = etree.fromstring(data, _payload_parser())
     except etree.XMLSyntaxError as exc:

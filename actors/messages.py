@@ -64,7 +64,8 @@ class Delivery:
     ``path[-1]`` is where a ``respond`` to this delivery goes; ``token`` is
     the token of the hop this delivery returns to, when it is a reply.
     ``authority`` carries the original requester's peers through
-    orchestrations, so a Buffer or Sequence cannot launder a send.
+    orchestrations, so a Buffer or Sequence cannot launder a send;
+    ``principal`` names that requester (for error messages and the audit log).
     """
 
     target: str
@@ -74,6 +75,7 @@ class Delivery:
     path: tuple[Hop, ...] = ()
     token: Any = None
     authority: Authority = None
+    principal: str = ""
 
     def with_origin(self, origin: Address) -> Delivery:
         """Fill a first hop's missing address with the message's actual sender."""

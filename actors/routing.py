@@ -70,6 +70,7 @@ def forward(
         payload=payload,
         path=(*origin.path, Hop(sender, sender_address)),
         authority=authority,
+        principal=sender,
     )
 
 

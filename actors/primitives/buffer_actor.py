@@ -67,6 +67,7 @@ class RunBuffer:
     progress: bool
     thread_id: str
     authority: Authority
+    principal: str
     reply_to: Address
     reply: Delivery | None
 
@@ -77,7 +78,7 @@ class BufferService(ServiceActor):
     payload_class = BufferStart
 
     def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
-        self.counters["refused"] += 1
+        self.counters["rejected"] += 1
         buffer_id = getattr(start, "buffer_id", "") or "unknown"
         self.reply(delivery, BufferError(buffer_id, error).to_bytes(), self.name)
 
@@ -109,7 +110,7 @@ class BufferService(ServiceActor):
             return f"Buffer {start.buffer_id} is already active"
         for name in (start.target, start.return_to):
             if name and not may_send(delivery.authority, name):
-                return f"{name} is not a peer of {delivery.sender}: refused"
+                return self.refused_send(delivery, name)
         if start.timeout < 0 or start.max_in_flight < 0:
             return "timeout and max_in_flight must not be negative"
         return ""
@@ -133,6 +134,7 @@ class BufferService(ServiceActor):
             progress=start.progress,
             thread_id=delivery.thread_id,
             authority=delivery.authority,
+            principal=delivery.principal or delivery.sender,
             reply_to=route[0] if route and start.collect else None,
             reply=route[1] if route and start.collect else None,
         )
@@ -179,7 +181,9 @@ class BufferRunActor(Shell):
         assert self.run is not None and self.core is not None
         run = self.run
         for index in self.core.take_dispatches():
-            item = BufferItem(run.buffer_id, index, run.items[index], run.thread_id, run.authority)
+            item = BufferItem(
+                run.buffer_id, index, run.items[index], run.thread_id, run.authority, run.principal
+            )
             self.send(run.target, item)
         if self.core.finished:
             self.finish()

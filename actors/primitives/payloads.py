@@ -116,6 +116,7 @@ class BufferItem(BufferItemDelivery):
     payload: bytes
     thread_id: str = ""
     authority: Authority = None
+    principal: str = ""
 
     def as_delivery(self, target: str, origin: Address) -> Delivery:
         return Delivery(
@@ -125,6 +126,7 @@ class BufferItem(BufferItemDelivery):
             payload=self.payload,
             path=(Hop("system.buffer", origin, self.index),),
             authority=self.authority,
+            principal=self.principal,
         )
 
 

@@ -42,6 +42,7 @@ class RunSequence:
     timeout: float
     thread_id: str
     authority: Authority
+    principal: str
     reply_to: Address
     reply: Delivery | None
 
@@ -57,7 +58,7 @@ class SequenceService(ServiceActor):
     def refuse_step(
         self, delivery: Delivery, start: Any, step: str, index: int, error: str
     ) -> None:
-        self.counters["refused"] += 1
+        self.counters["rejected"] += 1
         sequence_id = getattr(start, "sequence_id", "") or "unknown"
         refusal = SequenceError(sequence_id, step, index, error)
         self.reply(delivery, refusal.to_bytes(), self.name)
@@ -74,7 +75,7 @@ class SequenceService(ServiceActor):
             return
         for index, step in enumerate(steps):
             if not may_send(delivery.authority, step):
-                error = f"{step} is not a peer of {delivery.sender}: refused"
+                error = self.refused_send(delivery, step)
                 self.refuse_step(delivery, start, step, index, error)
                 return
         try:
@@ -114,6 +115,7 @@ class SequenceService(ServiceActor):
             timeout=start.timeout or self.init.run_deadline,
             thread_id=delivery.thread_id,
             authority=delivery.authority,
+            principal=delivery.principal or delivery.sender,
             reply_to=route[0] if route else None,
             reply=route[1] if route else None,
         )
@@ -152,6 +154,7 @@ class SequenceRunActor(Shell):
             payload=payload,
             path=(Hop(NAME, self.myAddress, index),),
             authority=run.authority,
+            principal=run.principal,
         )
         self.send(run.addresses[index], delivery)
 

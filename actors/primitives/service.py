@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .._shell import Shell
+from .._shell import Shell, log
 from ..errors import PayloadError
 from ..listener import BufferItemDelivery
 from ..messages import (
@@ -79,7 +79,22 @@ class ServiceActor(Shell):
         self.active: dict[str, Address] = {}
         self.waiting: dict[int, Pending] = {}
         self.next_wait = 0
-        self.counters = {"started": 0, "refused": 0}
+        # rejected: runs refused at admission; refused: sends refused by peers (audited).
+        self.counters = {"started": 0, "rejected": 0, "refused": 0}
+
+    def refused_send(self, delivery: Delivery, target: str) -> str:
+        """Audit a run refused because ``target`` is outside the requester's peers.
+
+        Logged once with sender, target and thread, and counted (``refused_sends``
+        in ``Runtime.statistics()``). Returns the admission error text.
+        """
+        requester = delivery.principal or delivery.sender
+        self.counters["refused"] += 1
+        log.warning(
+            "refused send: %s -> %s through %s (thread %s)",
+            requester, target, self.name, delivery.thread_id,
+        )
+        return f"{target} is not a peer of {requester}: refused"
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Delivery):

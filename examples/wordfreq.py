@@ -11,10 +11,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from actors import HandlerMetadata, HandlerResponse, xmlify
+from actors.primitives import BufferStart
 
-__all__ = ["Document", "Words", "Summary", "tokenize", "summarize"]
+__all__ = ["Document", "Words", "Summary", "tokenize", "summarize", "sentences"]
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _STOP_WORDS = frozenset(
     "a an and are as at be but by for from has have in is it its not of on or that the this"
     " to was were which with".split()
@@ -65,3 +67,10 @@ def summarize(payload: Words, meta: HandlerMetadata) -> HandlerResponse:
     return HandlerResponse.respond(
         Summary(payload.title, len(payload.words), len(set(payload.words)), top)
     )
+
+
+def sentences(payload: Document, meta: HandlerMetadata) -> HandlerResponse:
+    """Turn a document into a Buffer over its sentences (a step whose output feeds system.buffer)."""
+    parts = [part for part in _SENTENCE_END.split(payload.text.strip()) if part]
+    items = [Document(f"{payload.title} #{n}", part) for n, part in enumerate(parts, 1)]
+    return HandlerResponse.respond(BufferStart(target="text.tokenize", items=items, timeout=30))

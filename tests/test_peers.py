@@ -19,7 +19,7 @@ from actors.primitives import (
     parse_results,
 )
 from actors.testing import RuntimeFactory
-from tests import peer_listeners as P
+from examples import agents as P
 
 ANSWERS = (P.Order, P.Mark, BufferComplete, BufferError, SequenceComplete, SequenceError)
 

@@ -1,4 +1,4 @@
-"""Listeners for the capability tests: an agent that tries to reach a target four ways."""
+"""Listeners for the capability example (agents.xml): an agent that reaches a target four ways."""
 
 from __future__ import annotations
 

@@ -74,6 +74,10 @@ class Shell(Actor):  # type: ignore[misc]
             self.worker_counts[answer.name] = answer.workers
 
     # Helpers.
+    def stop(self) -> None:
+        """Exit after the messages already queued (a run actor's last act)."""
+        self.send(self.myAddress, ActorExitRequest())
+
     def set_timer(self, seconds: float, payload: Any) -> None:
         """Ask for ``on_wakeup(payload)`` after ``seconds`` (timers cannot be cancelled)."""
         self.wakeupAfter(max(seconds, 0.0), payload)

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from thespian.actors import ActorExitRequest
-
 from .._shell import Shell
 from ..codec import Xml
 from ..errors import PayloadError
@@ -222,7 +220,7 @@ class BufferRunActor(Shell):
                 Xml(outcome.results.decode("utf-8")), outcome.failed, outcome.missing,
             )
             self.send(self.run.reply_to, _with_payload(self.run.reply, complete.to_bytes()))
-        self.send(self.myAddress, ActorExitRequest())
+        self.stop()
 
 
 def _with_payload(template: Delivery, payload: bytes) -> Delivery:

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from thespian.actors import ActorExitRequest
-
 from .._shell import Shell
 from ..codec import Xml
 from ..errors import PayloadError
@@ -193,7 +191,7 @@ class SequenceRunActor(Shell):
                     outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
                 )
             self.send(self.run.reply_to, replace(self.run.reply, payload=message.to_bytes()))
-        self.send(self.myAddress, ActorExitRequest())
+        self.stop()
 
 
 def _error_text(payload: bytes) -> str:

@@ -55,19 +55,20 @@ def test_modules_stay_small() -> None:
 
 def _closure(module: str) -> set[str]:
     """Every name ``module`` imports, following the project's own modules (not package inits)."""
-    seen: set[str] = set()
+    imported: set[str] = set()
+    visited: set[str] = set()
     todo = [module]
     while todo:
         current = todo.pop()
         path = ROOT / (current.replace(".", "/") + ".py")
-        if current in seen or not path.exists():
+        if current in visited or not path.exists():
             continue
-        seen.add(current)
+        visited.add(current)
         for name in _imports_of(path):
-            seen.add(name)
+            imported.add(name)
             if name.split(".")[0] in ("actors", "registry"):
                 todo.append(name)
-    return seen
+    return imported
 
 
 def _imports_of(path: Path) -> set[str]:

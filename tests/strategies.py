@@ -1,4 +1,8 @@
-"""Shared Hypothesis strategies and test doubles (one module, as attrs keeps them).
+"""Hypothesis strategies and test doubles of our own suite (one module, as attrs keeps them).
+
+The reusable ones (payloads of any xmlify class, XML documents and text,
+envelopes, Buffer items, hostile XML, ``FakeClock``) ship in the package, in
+``actors.testing``; this module adds what only our tests of the primitives need.
 
 Payload strategies produce *canonical* lxml output of one element: serializing
 the parsed bytes again gives the same bytes, which is what the runtime sends
@@ -6,8 +10,6 @@ and what lets ``parse_results(format_results(rs)) == rs`` hold exactly.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from hypothesis import strategies as st
 from lxml import etree
@@ -18,6 +20,8 @@ from actors.primitives.results import (
     REASON_TIMEOUT,
     ItemResult,
 )
+from actors.testing import FakeClock
+from actors.testing.strategies import xml_documents, xml_text
 
 __all__ = [
     "FakeClock",
@@ -31,53 +35,13 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
-class FakeClock:
-    """A monotonic clock that moves only when a test says so."""
-
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        assert seconds >= 0, "a monotonic clock never goes back"
-        self.now += seconds
-
-
-# XML 1.0 allows these characters in text and attributes; \r is left out
-# because a parser normalizes it to \n, which would break exact round trips.
-xml_text = st.text(
-    st.characters(min_codepoint=0x20, max_codepoint=0xD7FF) | st.sampled_from("\n\t"),
-    max_size=20,
-)
-tag_names = st.sampled_from(["Sum", "Value", "Product", "Formatted", "A", "b"]) | (
-    st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,10}", fullmatch=True).filter(
-        lambda name: not name.lower().startswith("xml")
-    )
-)
 step_names = st.from_regex(r"[a-z][a-z0-9_.]{0,12}", fullmatch=True)
 timeouts = st.floats(min_value=0.5, max_value=120.0, allow_nan=False)
 
 
-@st.composite
-def _elements(draw: st.DrawFn, depth: int = 0) -> etree._Element:
-    element = etree.Element(draw(tag_names))
-    for name in draw(st.lists(tag_names, max_size=2, unique=True)):
-        element.set(name, draw(xml_text))
-    element.text = draw(xml_text) or None
-    if depth < 2:
-        for child in draw(st.lists(_elements(depth + 1), max_size=3)):
-            child.tail = draw(xml_text) or None
-            element.append(child)
-    return element
-
-
 def xml_payloads() -> st.SearchStrategy[bytes]:
-    """UTF-8 bytes of one element, as the runtime serializes a payload."""
-    return _elements().map(
-        lambda element: etree.tostring(element, encoding="UTF-8", xml_declaration=False)
-    )
+    """UTF-8 bytes of one element, as the runtime serializes a payload (the kit's documents)."""
+    return xml_documents()
 
 
 def small_payloads() -> st.SearchStrategy[bytes]:
@@ -97,7 +61,7 @@ def huh_payloads() -> st.SearchStrategy[bytes]:
         element.text = text or None
         return etree.tostring(element, encoding="UTF-8", xml_declaration=False)
 
-    return xml_text.map(huh)
+    return xml_text().map(huh)
 
 
 def item_results(index: int) -> st.SearchStrategy[ItemResult]:

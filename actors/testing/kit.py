@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import _processes
 from ..runtime import Runtime, Statistics
 
-__all__ = ["RuntimeFactory", "LeftBehindError", "wait_for_statistics"]
+__all__ = ["RuntimeFactory", "LeftBehindError", "FakeClock", "wait_for_statistics", "wait_until_idle"]
 
 
 class LeftBehindError(AssertionError):
@@ -30,6 +31,34 @@ def wait_for_statistics(
             return stats
         if time.monotonic() >= deadline:
             raise TimeoutError(f"statistics did not reach the expected state: {stats}")
+
+
+def wait_until_idle(runtime: Runtime, timeout: float = 10.0) -> Statistics:
+    """Wait until no Buffer or Sequence run is active; returns that snapshot.
+
+    Call it between Hypothesis examples that share one runtime: each example
+    then starts from a quiet system, and a run left behind fails the example
+    that left it.
+    """
+    return wait_for_statistics(
+        runtime, lambda s: s.active_buffers == 0 and s.active_sequences == 0, timeout
+    )
+
+
+@dataclass(slots=True)
+class FakeClock:
+    """A monotonic clock that moves only when a test says so (for pure cores' ``clock=``)."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward; a monotonic clock never goes back."""
+        if seconds < 0:
+            raise ValueError(f"a monotonic clock never goes back (advance by {seconds})")
+        self.now += seconds
 
 
 class RuntimeFactory:
@@ -71,9 +100,7 @@ class RuntimeFactory:
 
 def _active_runs(runtime: Runtime) -> list[str]:
     try:
-        stats = wait_for_statistics(
-            runtime, lambda s: s.active_buffers == 0 and s.active_sequences == 0, timeout=5.0
-        )
+        stats = wait_until_idle(runtime, timeout=5.0)
     except TimeoutError as exc:
         return [str(exc)]
     except Exception as exc:  # noqa: BLE001 - a system already broken by the test is reported, not hidden

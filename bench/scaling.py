@@ -2,14 +2,19 @@
 
 A Buffer on ``multiprocTCPBase`` with 1, 2 and 4 workers behind the target
 listener, against ``multiprocessing.Pool(2).map`` of the same work on the
-same XML bytes, and against the plain loop (one core, no messaging).
+same XML bytes, and against the plain loop (one core, no messaging). The
+contenders take turns in every repetition (see ``_interleaved``).
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import time
 
-from .measure import Row, Settings, fmt_time, median_seconds, speed_ratio
+from actors.codec import Xml
+
+from .measure import Row, Settings, fmt_time, speed_ratio
 from .ours import buffer, items_text, runtime
 from .peers import plain_loop, process_pool
 from .workload import Heavy, heavy, heavy_bytes, heavy_xml_work
@@ -19,9 +24,37 @@ __all__ = ["run"]
 BASE = "multiprocTCPBase"
 
 
-def _ours(workers: int, text: str, settings: Settings) -> float:
+def _ours_once(workers: int, text: Xml, warm: Xml) -> float:
+    """One timed Buffer on a fresh runtime (its start and a tiny warm-up run not counted)."""
     with runtime(BASE, [("heavy", heavy, Heavy, workers)]) as rt:
-        return median_seconds(lambda: buffer(rt, "heavy", text), settings)  # type: ignore[arg-type]
+        buffer(rt, "heavy", warm)
+        start = time.perf_counter()
+        buffer(rt, "heavy", text)
+        return time.perf_counter() - start
+
+
+def _interleaved(items: list[bytes], settings: Settings) -> tuple[dict[int, float], float, float]:
+    """Medians for 1, 2, 4 workers, the loop and Pool(2), measured round by round.
+
+    Each repetition runs every contender once, so a load change on a shared
+    machine hits them all alike instead of skewing one of them.
+    """
+    text, warm = items_text(items), items_text(items[:2])
+    ours: dict[int, list[float]] = {1: [], 2: [], 4: []}
+    loop, pooled = [], []
+    with process_pool(2) as pool:
+        pool.map(heavy_xml_work, items[:2], chunksize=1)
+        for _ in range(settings.reps):
+            for workers in ours:
+                ours[workers].append(_ours_once(workers, text, warm))
+            start = time.perf_counter()
+            plain_loop(items, heavy_xml_work)
+            loop.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            pool.map(heavy_xml_work, items, chunksize=1)
+            pooled.append(time.perf_counter() - start)
+    medians = {w: statistics.median(times) for w, times in ours.items()}
+    return medians, statistics.median(loop), statistics.median(pooled)
 
 
 def run(settings: Settings) -> list[Row]:
@@ -29,12 +62,7 @@ def run(settings: Settings) -> list[Row]:
     if not settings.multiproc:
         return []
     n = settings.n(60, 4)
-    items = heavy_bytes(n)
-    text = items_text(items)
-    ours = {w: _ours(w, text, settings) for w in (1, 2, 4)}
-    loop = median_seconds(lambda: plain_loop(items, heavy_xml_work), settings)
-    with process_pool(2) as pool:
-        pool_time = median_seconds(lambda: pool.map(heavy_xml_work, items, chunksize=1), settings)
+    ours, loop, pool_time = _interleaved(heavy_bytes(n), settings)
     per_item = f"{n} items of {fmt_time(loop / n)}"
     label = f"CPU-bound, {per_item} ({BASE})"
     speedup = speed_ratio(ours[2], ours[1])

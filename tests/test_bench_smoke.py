@@ -24,6 +24,7 @@ IN_PROCESS_ROWS = [
     "memory: peak RSS growth, Buffer N=200 (simpleSystemBase)",
     "memory: per run, 10 concurrent Buffers of 10 (simpleSystemBase)",
     "sequence: per step of a 10-step chain (simpleSystemBase)",
+    "hop: ask after 20 finished runs (simpleSystemBase)",
 ]
 MULTIPROCESS_ROWS = [
     "hop: ask round trip (multiprocTCPBase)",

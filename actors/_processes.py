@@ -51,6 +51,11 @@ def end_session(session_id: int, grace: float = 3.0) -> list[int]:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    # SIGKILL is delivered asynchronously: return only once the kernel has ended
+    # them, so a caller that checks right after finds the session empty.
+    settle = time.monotonic() + 5.0
+    while killed and session_pids(session_id) and time.monotonic() < settle:
+        time.sleep(0.01)  # polling the OS process table, not waiting for an actor
     _tracked.discard(session_id)
     return killed
 

@@ -179,7 +179,10 @@ class Runtime:
         finally:
             self.addresses.clear()
             if self.session_id:
-                _processes.end_session(self.session_id)
+                killed = _processes.end_session(self.session_id)
+                if killed:
+                    _log.info("ended %d actor processes that outlived shutdown: %s",
+                              len(killed), killed)
 
     def _learn_session(self) -> None:
         if self.base not in _thespian_setup.MULTIPROCESS_BASES:

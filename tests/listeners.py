@@ -157,3 +157,44 @@ def buffer_then_answer(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
         start = BufferStart(target="calculator.add", items=items, timeout=20)
         return HandlerResponse.forward(start, to="system.buffer")
     return HandlerResponse.respond(Sum(payload.successful))
+
+
+# -- for the property tests ----------------------------------------------------------
+
+
+@xmlify
+@dataclass
+class Job:
+    """A generated Buffer item: ``index`` is its place in the items; fail or never answer."""
+
+    index: int = 0
+    text: str = ""
+    fail: bool = False
+    hang: bool = False
+
+
+@xmlify
+@dataclass
+class JobDone:
+    index: int = 0
+    text: str = ""
+
+
+def job(payload: Job, meta: HandlerMetadata) -> HandlerResponse | None:
+    """Answers JobDone with the text reversed; crashes when ``fail``; never answers when ``hang``."""
+    if payload.hang:
+        return None
+    if payload.fail:
+        raise ValueError(f"job {payload.index} failed")
+    return HandlerResponse.respond(JobDone(payload.index, payload.text[::-1]))
+
+
+def job_dropping_odd(payload: Job, meta: HandlerMetadata) -> HandlerResponse | None:
+    """Deliberately broken: never answers a job with an odd index (the kit must catch it)."""
+    if payload.index % 2:
+        return None
+    return job(payload, meta)
+
+
+def increment(payload: Sum, meta: HandlerMetadata) -> HandlerResponse:
+    return HandlerResponse.respond(Sum(payload.value + 1))

@@ -171,7 +171,7 @@ class BufferRunActor(Shell):
             clock=time.monotonic,
         )
         self.progress_step = max(1, len(run.items) // 20)
-        self.set_timer(run.timeout, "deadline")
+        self.set_deadline_tick(self.core.deadline, "deadline")
         self.pump()
 
     def pump(self) -> None:
@@ -196,8 +196,12 @@ class BufferRunActor(Shell):
         self.pump()
 
     def on_wakeup(self, payload: Any) -> None:
-        if payload == "deadline" and self.core is not None and self.core.expire():
+        if payload != "deadline" or self.core is None:
+            return
+        if self.core.expire():
             self.finish()
+        elif not self.core.finished:
+            self.set_deadline_tick(self.core.deadline, "deadline")
 
     def report_progress(self) -> None:
         assert self.run is not None and self.core is not None

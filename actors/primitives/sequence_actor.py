@@ -139,7 +139,7 @@ class SequenceRunActor(Shell):
         self.core = SequenceRun(
             run.sequence_id, run.steps, run.payload, timeout=run.timeout, clock=time.monotonic
         )
-        self.set_timer(run.timeout, "deadline")
+        self.set_deadline_tick(self.core.deadline, "deadline")
         self.send_step(0, run.payload)
 
     def send_step(self, index: int, payload: bytes) -> None:
@@ -172,8 +172,12 @@ class SequenceRunActor(Shell):
             self.finish()
 
     def on_wakeup(self, payload: Any) -> None:
-        if payload == "deadline" and self.core is not None and self.core.expire():
+        if payload != "deadline" or self.core is None:
+            return
+        if self.core.expire():
             self.finish()
+        elif not self.core.finished:
+            self.set_deadline_tick(self.core.deadline, "deadline")
 
     def finish(self) -> None:
         assert self.run is not None and self.core is not None

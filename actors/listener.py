@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._shell import Shell, log
+from .deploy import meets_requirements
 from .messages import (
     Address,
     Delivery,
@@ -31,7 +32,7 @@ from .messages import (
 )
 from .parsing import make_huh
 from .routing import forward, is_huh_bytes, may_send, refusal_text
-from .worker import WorkerActor, WorkerInit
+from .worker import Handling, WorkerActor, WorkerInit, handle_work
 
 __all__ = ["ListenerActor", "BufferItemDelivery"]
 
@@ -58,11 +59,19 @@ class BufferItemDelivery:
 
 
 class ListenerActor(Shell):
-    """Supervisor of one listener's workers; its address is the listener's address."""
+    """Supervisor of one listener's workers; its address is the listener's address.
+
+    Placement: created with ``targetActorRequirements`` (a listener's
+    ``<requires>``), it lives on a system of the convention whose
+    capabilities meet them; its workers are its children, on that system too.
+    """
+
+    actorSystemCapabilityCheck = staticmethod(meets_requirements)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spec: ListenerSpec | None = None
+        self.handling: Handling | None = None  # set when the spec says inline
         self.slots: list[_Slot] = []
         self.next_job = 0
         self.early: list[tuple[Any, Address]] = []
@@ -89,7 +98,12 @@ class ListenerActor(Shell):
 
     def start(self, spec: ListenerSpec) -> None:
         self.spec, self.registry = spec, spec.registry
-        self.slots = [_Slot(self.spawn(slot)) for slot in range(spec.workers)]
+        if spec.inline:
+            # In process, worker actors would add two message hops per delivery
+            # and no parallelism: the listener runs the handler itself.
+            self.handling = Handling(spec)
+        else:
+            self.slots = [_Slot(self.spawn(slot)) for slot in range(spec.workers)]
         early, self.early = self.early, []
         for message, sender in early:
             self.on_message(message, sender)
@@ -107,8 +121,11 @@ class ListenerActor(Shell):
             # An error coming back from a listener we called: it goes on to our caller.
             self.reply(delivery, delivery.payload, self.spec.name)
             return
-        slot = min(self.slots, key=lambda s: len(s.jobs))
         self.next_job += 1
+        if self.handling is not None:
+            self.route(delivery, handle_work(self.handling, Work(self.next_job, delivery)))
+            return
+        slot = min(self.slots, key=lambda s: len(s.jobs))
         slot.jobs[self.next_job] = delivery
         self.send(slot.address, Work(self.next_job, delivery))
 
@@ -121,8 +138,12 @@ class ListenerActor(Shell):
         assert self.spec is not None
         slot = next((s for s in self.slots if s.address == worker), None)
         delivery = slot.jobs.pop(done.job_id, None) if slot is not None else None
-        if delivery is None:
-            return
+        if delivery is not None:
+            self.route(delivery, done)
+
+    def route(self, delivery: Delivery, done: WorkDone) -> None:
+        """Send a handler's outcome on: back along the path, or forward; ``none`` ends it."""
+        assert self.spec is not None
         self.counters["handled"] += 1
         if done.kind in ("respond", "huh"):
             self.reply(delivery, done.payload, self.spec.name)

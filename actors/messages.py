@@ -56,7 +56,7 @@ class Hop:
     token: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Delivery:
     """One payload on its way to a listener, with its call path.
 
@@ -77,6 +77,12 @@ class Delivery:
     authority: Authority = None
     principal: str = ""
 
+    def __repr__(self) -> str:
+        # Short on purpose: Thespian formats every message it sends (twice),
+        # and the default repr of the payload bytes and path cost a third of a
+        # listener's time per message (measured with cProfile on TCP).
+        return f"Delivery({self.sender}->{self.target}, {len(self.payload)} bytes)"
+
     def with_origin(self, origin: Address) -> Delivery:
         """Fill a first hop's missing address with the message's actual sender."""
         if self.path and self.path[0].address is None:
@@ -85,15 +91,18 @@ class Delivery:
         return self
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Work:
     """A supervisor hands one delivery to one of its workers."""
 
     job_id: int
     delivery: Delivery
 
+    def __repr__(self) -> str:
+        return f"Work({self.job_id})"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class WorkDone:
     """A worker's outcome for one job.
 
@@ -105,6 +114,9 @@ class WorkDone:
     kind: str
     payload: bytes = b""
     to: str = ""
+
+    def __repr__(self) -> str:
+        return f"WorkDone({self.job_id}, {self.kind})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +139,8 @@ class ListenerSpec:
     max_depth: int = 100
     max_elements: int = 100_000
     settings: dict[str, Any] = field(default_factory=dict)
+    inline: bool = False
+    """Run the handler inside the listener actor, with no worker actors (in process only)."""
 
 
 @dataclass(frozen=True, slots=True)

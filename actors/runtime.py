@@ -44,6 +44,7 @@ from .messages import (
     PidsRequest,
     Register,
     Registered,
+    Resolve,
     ServiceInit,
     StatsReply,
     StatsRequest,
@@ -81,6 +82,8 @@ class Runtime:
     (minutes, never forever). On ``multiprocTCPBase`` the system takes a
     free loopback admin port unless ``admin_port`` is given, and listens on
     ``bind`` (loopback by default; ``None`` for every interface).
+    ``placement_wait`` bounds the wait for a convention member that meets a
+    listener's ``requires`` (see docs/deployment.md).
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class Runtime:
         run_deadline: float = 300.0,
         limits: ParseLimits = DEFAULT_LIMITS,
         settings: dict[str, Any] | None = None,
+        placement_wait: float = 30.0,
     ) -> None:
         if base not in _thespian_setup.BASES:
             raise ConfigError(
@@ -109,6 +113,9 @@ class Runtime:
         self.run_deadline = run_deadline
         self.limits = limits
         self.settings = dict(settings or {})
+        self.placement_wait = placement_wait
+        self.requirements: dict[str, dict[str, Any]] = {}
+        self.attached = False  # connected to a served system (Runtime.connect): never shut it down
         self.specs: dict[str, ListenerSpec] = {}
         self.addresses: dict[str, Address] = {}
         self.system: Any = None
@@ -148,7 +155,10 @@ class Runtime:
         caps = _thespian_setup.capabilities_for(
             self.base, self.admin_port, self.convention, self.capabilities
         )
-        self.system = ActorSystem(self.base, caps, logDefs=_thespian_setup.log_defs())
+        # transientUnique: each Runtime its own system (Thespian's default shares one per process).
+        self.system = ActorSystem(
+            self.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
+        )
         self._owner = threading.get_ident()
         try:
             self.registry = self.system.createActor(RegistryActor, globalName=GLOBAL_NAME)
@@ -174,6 +184,12 @@ class Runtime:
             except Exception as exc:  # noqa: BLE001 - closing must go on to shut the system down
                 _log.debug("closing a thread's actor-system context failed: %r", exc)
         self._local = threading.local()
+        if self.attached:
+            from .deploy import detach
+
+            self.addresses.clear()
+            detach(system)
+            return
         try:
             system.shutdown()
         finally:
@@ -203,21 +219,34 @@ class Runtime:
         workers: int = 1,
         peers: str | Iterable[str] | None = None,
         timeout: float = 0.0,
+        requires: dict[str, Any] | None = None,
     ) -> None:
         """Declare listener ``name``: ``handler`` takes ``payload`` instances.
 
         Works before or after ``start``. ``payload`` may be one xmlify class or
         several; ``workers`` actors run the handler in parallel; ``peers``
-        limits where the listener may send (None: anywhere).
+        limits where the listener may send (None: anywhere); ``requires``
+        places its actors on a system offering those capabilities.
         """
+        if self.attached:
+            raise ConfigError(
+                f"cannot register {name!r} through Runtime.connect: add it to the organism"
+                " file of the served system"
+            )
         classes = (payload,) if isinstance(payload, type) else tuple(payload)
         spec = self._spec(name, handler, classes, description, workers, peers, timeout)
         with self._lock:
             if name in self.specs or any(name == s for s, _ in SYSTEM_SERVICES):
                 raise DuplicateListenerError(name)
             self.specs[name] = spec
+            self.requirements[name] = dict(requires or {})
         if self.running:
-            self._start_listener(spec)
+            try:
+                self._start_listener(spec)
+            except BaseException:
+                with self._lock:
+                    self.specs.pop(name, None)
+                raise
 
     def _spec(
         self,
@@ -247,11 +276,18 @@ class Runtime:
         return ListenerSpec(
             name, handler, classes, description, workers, peer_set, timeout, None,
             limits.max_bytes, limits.max_depth, limits.max_elements, dict(self.settings),
+            inline=self.base == "simpleSystemBase",
         )
 
     def _start_listener(self, spec: ListenerSpec) -> None:
+        requires = self.requirements.get(spec.name)
         with self._handle() as context:
-            address = context.createActor(ListenerActor)
+            if requires:
+                from .deploy import place
+
+                address = place(context, ListenerActor, spec.name, requires, self.placement_wait)
+            else:
+                address = context.createActor(ListenerActor)
             context.tell(address, dataclasses.replace(spec, registry=self.registry))
         tags = tuple(cls.__name__ for cls in spec.payload_classes)
         self._register_address(
@@ -375,9 +411,18 @@ class Runtime:
         if not self.running:
             raise RuntimeError("the runtime is not started: use 'with Runtime(...) as rt:'")
         address = self.addresses.get(target)
+        if address is None and self.attached:
+            address = self._resolve(target)
         if address is None:
             raise UnknownListenerError(target)
         return address
+
+    def _resolve(self, target: str) -> Address:
+        """Ask the served system's registry for ``target`` (connected runtimes only)."""
+        (answer,) = self._gather([(self.registry, Resolve(target))], self.default_timeout)
+        if answer.address is not None:
+            self.addresses[target] = answer.address
+        return answer.address
 
     @contextlib.contextmanager
     def _handle(self) -> Iterator[Any]:
@@ -464,8 +509,28 @@ class Runtime:
                 workers=listener.workers,
                 peers=listener.peers,
                 timeout=listener.timeout,
+                requires=listener.requires,
             )
         return runtime
+
+    @classmethod
+    def connect(
+        cls, admin_port: int, host: str = "127.0.0.1", *, default_timeout: float = 30.0
+    ) -> Runtime:
+        """A Runtime talking to a system already running (``xmlactors serve``), from this process.
+
+        Listeners are looked up in the served system's registry. ``host`` is
+        the address the system listens on (its ``--bind``), on this machine.
+        Leaving ``with`` (or ``shutdown()``) closes this connection only; the
+        served system keeps running. Raises ``NoSystemError`` when nothing
+        listens there.
+        """
+        from .deploy import attach
+
+        runtime = cls(
+            "multiprocTCPBase", admin_port=admin_port, bind=host, default_timeout=default_timeout
+        )
+        return attach(runtime)
 
 
 def _with_token(message: Any, token: Any) -> Any:

@@ -102,7 +102,7 @@ class BufferProgress(XmlPayload):
     total: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class BufferItem(BufferItemDelivery):
     """What a run sends its target's actor: one item, with its run id and index.
 
@@ -117,6 +117,9 @@ class BufferItem(BufferItemDelivery):
     thread_id: str = ""
     authority: Authority = None
     principal: str = ""
+
+    def __repr__(self) -> str:
+        return f"BufferItem({self.buffer_id}[{self.index}])"
 
     def as_delivery(self, target: str, origin: Address) -> Delivery:
         return Delivery(

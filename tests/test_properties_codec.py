@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import keyword
+import subprocess
+import sys
 from typing import Any, Optional, get_type_hints
 
 from hypothesis import given, settings
@@ -193,3 +195,10 @@ def test_kit_buffer_items_text_parses_into_the_items_it_was_written_from(data: s
     for element in elements:
         item = PropEverything.from_xml(element)
         assert PropEverything.from_xml(item.to_bytes()) == item
+
+
+def test_the_kit_package_and_its_plugin_do_not_need_hypothesis() -> None:
+    # The plugin loads in every pytest run where xmlactors is installed; the runtime
+    # does not depend on hypothesis, so only actors.testing.strategies may import it.
+    code = "import sys, actors.testing, actors.testing.plugin; assert 'hypothesis' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -174,6 +174,7 @@ def test_a_property_over_the_broken_listener_fails_naming_the_dropped_index(
     def buffer_matches_the_model(jobs: list[L.Job]) -> None:
         check_buffer(rt, "job", jobs, model(jobs), timeout=0.2)
 
-    with pytest.raises(AssertionError, match=r"item 1: expected JobDone\(index=1.*got failure \(timeout\)"):
+    # Item 1 is dropped whatever it holds: it goes missing (timeout) where the model says otherwise.
+    with pytest.raises(AssertionError, match=r"item 1: expected .*, got failure \(timeout\)"):
         buffer_matches_the_model()
     wait_until_idle(rt)

@@ -1,5 +1,8 @@
 """The ``xmlactors`` command: check an organism file, run it, ask it once.
 
+``serve`` and ``ask`` (deployments: a long-running system and a client of
+it) live in ``actors.cli_serve`` and are imported only when used.
+
 Exit status (the same for every subcommand):
 
 - 0: the file is valid / a reply was printed;
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import signal
 import sys
@@ -206,12 +210,25 @@ def _wait(stop: threading.Event) -> None:
 
 # -- the table ---------------------------------------------------------------
 
+
+def _later(name: str) -> Callable[..., Any]:
+    """``actors.cli_serve.NAME``, imported on first call (it imports this module)."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(".cli_serve", __package__), name)(*args)
+
+    return call
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("check", "validate an organism file and list its listeners",
                _configure_check, _run_check),
     Subcommand("run", "start an organism; with --ask, send one payload and print the reply",
                _configure_run, _run_run),
-    # "serve" and "ask" (deployments issue) go here, with the same exit statuses.
+    Subcommand("serve", "serve an organism until SIGINT/SIGTERM; --convention joins a leader",
+               _later("configure_serve"), _later("run_serve")),
+    Subcommand("ask", "send one payload to a served system and print the reply",
+               _later("configure_ask"), _later("run_ask")),
 )
 
 

@@ -1,0 +1,201 @@
+"""Deployments: placement by capability, and attaching to a system already served.
+
+Several actor systems (``xmlactors serve``, one per process or host) form a
+Thespian *convention*: the first one started is the leader, the others join
+it with ``--convention HOST:PORT`` and offer capabilities
+(``--capability gpu=true``). A listener whose organism entry says
+``<requires gpu="true"/>`` is created on a system offering them.
+
+This module runs in the user's process (the Runtime's), except
+``meets_requirements``, which Thespian's admins call to decide where a
+``ListenerActor`` may live.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from thespian.actors import ActorSystem, NoCompatibleSystemForActor
+
+from .errors import XmlActorsError
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = [
+    "PlacementError",
+    "NoSystemError",
+    "meets_requirements",
+    "describe",
+    "parse_capability",
+    "place",
+    "wait_for_leader",
+    "attach",
+    "detach",
+]
+
+_log = logging.getLogger(__name__)
+
+_RETRY = 0.2
+"""Seconds between placement attempts while no member offers the capabilities yet."""
+
+
+class PlacementError(XmlActorsError, LookupError):
+    """No actor system of the convention offers what a listener requires."""
+
+    def __init__(self, name: str, requires: Mapping[str, Any], waited: float) -> None:
+        super().__init__(
+            f"listener {name!r} requires {describe(requires)}, but no actor system of the"
+            f" convention offered it within {waited:g} s: start a member with"
+            f" 'xmlactors serve ... --convention LEADER:PORT"
+            f" {' '.join(f'--capability {k}={_text(v)}' for k, v in requires.items())}'"
+        )
+        self.name = name
+        self.requires = dict(requires)
+
+
+class NoSystemError(XmlActorsError, ConnectionError):
+    """Nothing listens where ``Runtime.connect`` was told an actor system runs."""
+
+    def __init__(self, host: str, port: int, why: str) -> None:
+        super().__init__(
+            f"no actor system at {host}:{port} ({why}): start one with"
+            f" 'xmlactors serve ORGANISM --admin-port {port}' or check the port"
+        )
+        self.host = host
+        self.port = port
+
+
+# -- placement ------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """A capability value as it compares: booleans as ``true``/``false``, the rest as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def meets_requirements(capabilities: Mapping[str, Any], requirements: Mapping[str, Any]) -> bool:
+    """Whether a system with ``capabilities`` may host an actor with ``requirements``.
+
+    Every required key must be offered with the same value, compared as text
+    (``True`` from Python and ``"true"`` from the command line are equal).
+    No requirements: any system. Thespian calls this (through
+    ``actorSystemCapabilityCheck``) in the admin process of each candidate.
+    """
+    return all(
+        key in capabilities and _text(capabilities[key]) == _text(value)
+        for key, value in requirements.items()
+    )
+
+
+def describe(capabilities: Mapping[str, Any]) -> str:
+    """``gpu=true host=worker-1``: capabilities as a user writes them."""
+    return " ".join(f"{key}={_text(value)}" for key, value in capabilities.items()) or "nothing"
+
+
+def parse_capability(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` from the command line; raises ``ValueError`` naming the text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"a capability is KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def place(
+    context: Any, actor_class: type, name: str, requires: Mapping[str, Any], wait: float
+) -> Any:
+    """Create ``actor_class`` on a system meeting ``requires``; its address.
+
+    Thespian answers at once when no system of the convention qualifies,
+    and a member may still be joining: so try again every ``_RETRY``
+    seconds, up to ``wait`` seconds, then raise ``PlacementError``.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return context.createActor(actor_class, targetActorRequirements=dict(requires))
+        except NoCompatibleSystemForActor:
+            if time.monotonic() >= deadline:
+                raise PlacementError(name, requires, wait) from None
+        time.sleep(_RETRY)  # waiting for a member to join the convention, not for an actor
+
+
+def wait_for_leader(convention: str, wait: float) -> None:
+    """Return once the leader's admin at ``HOST:PORT`` accepts connections; ``NoSystemError`` after ``wait``.
+
+    A member whose first registration finds no leader tries again only after
+    Thespian's re-registration period (7 min 22 s by default): so a member
+    starts its own system only once its leader is there.
+    """
+    host, _, port = convention.rpartition(":")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            _probe(host, int(port), timeout=min(5.0, max(wait, 0.1)))
+            return
+        except NoSystemError as exc:
+            if time.monotonic() >= deadline:
+                raise NoSystemError(
+                    host, int(port), f"no leader answered within {wait:g} s: start the leader first"
+                ) from exc
+        time.sleep(_RETRY)  # waiting for another process's admin to listen, not for an actor
+
+
+# -- attaching to a served system ------------------------------------------------
+
+
+def attach(runtime: Runtime) -> Runtime:
+    """Connect ``runtime`` (not started) to the system at its ``bind:admin_port``.
+
+    Refuses, rather than starts, a system when nothing listens there:
+    Thespian's ``ActorSystem`` would otherwise start a fresh admin of its own.
+    """
+    from registry.actor import GLOBAL_NAME, RegistryActor
+
+    from . import _thespian_setup
+
+    host, port = runtime.bind or "127.0.0.1", runtime.admin_port
+    assert port is not None
+    _check_local(host, port)
+    _probe(host, port)
+    _thespian_setup.bind_to(host)
+    caps = _thespian_setup.capabilities_for(runtime.base, port, None, {})
+    system = ActorSystem(
+        runtime.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
+    )
+    runtime.system = system
+    runtime.attached = True
+    # The registry exists under its global name: this returns its address.
+    runtime.registry = system.createActor(RegistryActor, globalName=GLOBAL_NAME)
+    return runtime
+
+
+def detach(system: Any) -> None:
+    """Let go of a system without stopping it: close this process's endpoint only."""
+    system.systemUpdate("exit_context")
+
+
+def _check_local(host: str, port: int) -> None:
+    """Thespian talks to an admin of this host only: ``host`` must be one of its addresses."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+    except OSError as exc:
+        raise NoSystemError(
+            host, port, f"{host} is not an address of this machine ({exc.strerror or exc});"
+            " run 'xmlactors ask' on the host of the system, e.g. over ssh"
+        ) from None
+
+
+def _probe(host: str, port: int, timeout: float = 5.0) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise NoSystemError(host, port, exc.strerror or str(exc)) from None

@@ -15,7 +15,7 @@ from typing import Any
 
 from thespian.actors import Actor, ActorExitRequest, ChildActorExited, WakeupMessage
 
-from .messages import Address, Delivery, Resolve, Resolved
+from .messages import Address, Batch, Delivery, Resolve, Resolved
 from .parsing import make_huh
 from .routing import respond
 
@@ -35,8 +35,16 @@ class Shell(Actor):  # type: ignore[misc]
     runs there too, before any message, and takes no arguments.
     """
 
+    batches_sends = False
+    """Whether the messages sent while handling a ``Batch`` go out as batches too.
+
+    Not for workers: a worker answers each job at once, so that when its
+    process dies the listener knows which jobs were done.
+    """
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._outbox: list[tuple[Address, list[Any]]] | None = None  # while handling a Batch
         self.registry: Address = None
         self.addresses: dict[str, Address] = {}
         self.worker_counts: dict[str, int] = {}
@@ -44,6 +52,39 @@ class Shell(Actor):  # type: ignore[misc]
 
     # Thespian's entry point. Never raises: see the module docstring.
     def receiveMessage(self, message: Any, sender: Address) -> None:
+        if not isinstance(message, Batch):
+            self._receive_one(message, sender)
+            return
+        if self.batches_sends and self._outbox is None:
+            self._outbox = []
+            try:
+                for inner in message.messages:
+                    self._receive_one(inner, sender)
+            finally:
+                outbox, self._outbox = self._outbox, None
+                for target, messages in outbox:
+                    single = len(messages) == 1 or isinstance(messages[0], ActorExitRequest)
+                    super().send(target, messages[0] if single else Batch(tuple(messages)))
+        else:
+            for inner in message.messages:
+                self._receive_one(inner, sender)
+
+    def send(self, targetAddr: Address, msg: Any) -> None:  # Thespian's names
+        """Send now, or, while handling a ``Batch``, gather per target to send as one batch."""
+        if self._outbox is None:
+            super().send(targetAddr, msg)
+            return
+        if isinstance(msg, ActorExitRequest):  # a system message: alone, after what came before
+            self._outbox.append((targetAddr, [msg]))
+            return
+        flat = list(msg.messages) if isinstance(msg, Batch) else [msg]
+        for target, messages in self._outbox:
+            if target == targetAddr and not isinstance(messages[0], ActorExitRequest):
+                messages.extend(flat)
+                return
+        self._outbox.append((targetAddr, flat))
+
+    def _receive_one(self, message: Any, sender: Address) -> None:
         try:
             if isinstance(message, ActorExitRequest):
                 self.exiting = True

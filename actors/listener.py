@@ -66,6 +66,8 @@ class ListenerActor(Shell):
     capabilities meet them; its workers are its children, on that system too.
     """
 
+    batches_sends = True
+
     actorSystemCapabilityCheck = staticmethod(meets_requirements)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

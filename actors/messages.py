@@ -92,6 +92,21 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class Batch:
+    """Several messages for one actor in one transport send; the receiver handles them in order.
+
+    Each transport send costs far more than handling a small message
+    (measured: about 0.3 ms per send on multiprocTCPBase), so a Buffer run
+    sends its items, and a listener its replies, in batches.
+    """
+
+    messages: tuple[Any, ...]
+
+    def __repr__(self) -> str:
+        return f"Batch({len(self.messages)})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Work:
     """A supervisor hands one delivery to one of its workers."""
 

@@ -9,6 +9,7 @@ is left behind.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import itertools
@@ -37,6 +38,7 @@ from .errors import (
 from .listener import ListenerActor
 from .messages import (
     Address,
+    Batch,
     Delivery,
     Hop,
     ListenerSpec,
@@ -478,20 +480,34 @@ class Runtime:
         """
         wanted = token if isinstance(token, set) else {token}
         in_process = self.base == "simpleSystemBase"
+        unpacked = self._unpacked()
         while (remaining := deadline - time.monotonic()) > 0:
-            # In process, a reply may already wait in the queue while a timer is
-            # pending: Thespian's listen would sleep until that timer first, so
-            # collect what is already there before waiting.
-            message = context.listen(0) if in_process else None
-            if message is None:
-                message = context.listen(remaining)
+            if unpacked:
+                message = unpacked.popleft()
+            else:
+                # In process, a reply may already wait in the queue while a timer is
+                # pending: Thespian's listen would sleep until that timer first, so
+                # collect what is already there before waiting.
+                message = context.listen(0) if in_process else None
+                if message is None:
+                    message = context.listen(remaining)
             if message is None:
                 if in_process:
                     return None  # in process: idle means nothing can still arrive
                 continue
+            if isinstance(message, Batch):  # several answers in one send: take them in order
+                unpacked.extend(message.messages)
+                continue
             if getattr(message, "token", None) in wanted:
                 return message
         return None
+
+    def _unpacked(self) -> collections.deque[Any]:
+        """This thread's messages taken out of a ``Batch`` and not yet looked at."""
+        queue: collections.deque[Any] | None = getattr(self._local, "unpacked", None)
+        if queue is None:
+            queue = self._local.unpacked = collections.deque()
+        return queue
 
     @classmethod
     def from_config(cls, path: str | Path, **kwargs: Any) -> Runtime:

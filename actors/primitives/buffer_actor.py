@@ -16,7 +16,7 @@ from typing import Any
 from .._shell import Shell
 from ..codec import Xml
 from ..errors import PayloadError
-from ..messages import Address, Authority, Delivery
+from ..messages import Address, Authority, Batch, Delivery
 from ..parsing import parse_items, to_bytes
 from ..routing import may_send
 from .buffer_run import BufferRun
@@ -151,6 +151,8 @@ def _unknown(name: str, start: Any) -> str:
 class BufferRunActor(Shell):
     """One Buffer run: owns its ``BufferRun`` core; exits after its terminal message."""
 
+    batches_sends = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.run: RunBuffer | None = None
@@ -177,13 +179,17 @@ class BufferRunActor(Shell):
     def pump(self) -> None:
         """Dispatch what the window allows; finish when the core says so."""
         assert self.run is not None and self.core is not None
-        run = self.run
-        for index in self.core.take_dispatches():
-            item = BufferItem(
-                run.buffer_id, index, run.items[index], run.thread_id, run.authority, run.principal
-            )
-            self.send(run.target, item)
-        if self.core.finished:
+        run, core = self.run, self.core
+        # Refill at half the window, not item by item: one send carries many items.
+        if core.in_flight * 2 <= core.window:
+            items = [
+                BufferItem(run.buffer_id, index, run.items[index], run.thread_id, run.authority,
+                           run.principal)
+                for index in core.take_dispatches()
+            ]
+            if items:
+                self.send(run.target, items[0] if len(items) == 1 else Batch(tuple(items)))
+        if core.finished:
             self.finish()
 
     def on_reply(self, reply: Delivery) -> None:

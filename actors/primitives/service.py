@@ -70,6 +70,8 @@ def terminal_route(
 class ServiceActor(Shell):
     """Base of the system listeners; subclasses define ``payload_class`` and ``admit``."""
 
+    batches_sends = True
+
     payload_class: type = object
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -1,0 +1,297 @@
+"""Deployments: conventions, placement by capability, serve/ask across processes, a member lost.
+
+Every wait is bounded; every port is a free loopback one; every system
+started here is shut down, and what is left is killed by pid (session or
+environment mark) before the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from actors import AskTimeoutError, Runtime, UnknownListenerError
+from actors._processes import end_session, session_pids
+from actors._thespian_setup import free_port
+from actors.deploy import NoSystemError, PlacementError, meets_requirements
+from actors.primitives import BufferStart, parse_results
+from actors.testing import RuntimeFactory
+from examples.two_members import Served
+from tests import listeners as L
+from tests.test_cli import ADD, SUM, command, marked_processes
+
+pytestmark = pytest.mark.multiproc
+
+TCP = "multiprocTCPBase"
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 60.0  # the bound on any start, reply or exit here; a healthy run takes about a second
+
+
+@pytest.fixture
+def xmlactors_base() -> str:
+    return TCP
+
+
+# -- placement, pure ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "requirements", "expected"),
+    [
+        ({}, {}, True),
+        ({"gpu": "true"}, {}, True),
+        ({"gpu": "true"}, {"gpu": True}, True),
+        ({"gpu": True}, {"gpu": "true"}, True),
+        ({"gpu": "false"}, {"gpu": True}, False),
+        ({}, {"gpu": "true"}, False),
+        ({"host": "worker-1", "gpu": "true"}, {"host": "worker-1"}, True),
+        ({"host": "worker-1"}, {"host": "worker-1", "gpu": "true"}, False),
+    ],
+)
+def test_a_system_meets_requirements_when_it_offers_every_key_with_the_same_value(
+    capabilities: dict[str, object], requirements: dict[str, object], expected: bool
+) -> None:
+    assert meets_requirements(capabilities, requirements) is expected
+
+
+# -- two systems in this process ------------------------------------------------
+
+
+def convention(factory: RuntimeFactory, **member_caps: object) -> tuple[Runtime, Runtime]:
+    """A leader and a member that joined it, both started, on free loopback ports."""
+    leader = factory.started(TCP, admin_port=free_port(), placement_wait=WAIT)
+    member = factory.started(
+        TCP, admin_port=free_port(), convention=f"127.0.0.1:{leader.admin_port}",
+        capabilities=member_caps,
+    )
+    return leader, member
+
+
+def test_a_listener_is_placed_on_the_member_offering_its_capability_and_a_buffer_reaches_it(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    leader, member = convention(runtime_factory, gpu="true")
+    leader.register("heavy", L.work, L.Work, workers=2, requires={"gpu": True})
+    leader.register("light", L.work, L.Work)
+
+    items = [L.Work(value=i) for i in range(8)]
+    done = leader.ask("system.buffer", BufferStart("heavy", items, timeout=30), timeout=WAIT)
+    results = parse_results(done.results.encode())
+    assert done.successful == 8
+    replies = [L.Done.from_xml(r.payload) for r in results if r is not None]
+    assert [r.value for r in replies] == [2 * i for i in range(8)]
+    # Every item ran in a process of the member's system, none in the leader's.
+    member_pids, leader_pids = set(session_pids(member.session_id)), set(session_pids(leader.session_id))
+    assert {r.pid for r in replies} <= member_pids
+    assert leader.ask("light", L.Work(value=1), timeout=WAIT).pid in leader_pids
+
+    sessions = (leader.session_id, member.session_id)
+    leader.shutdown()
+    member.shutdown()
+    assert [session_pids(s) for s in sessions] == [[], []]
+
+
+def test_a_listener_no_member_can_host_is_an_error_at_start_naming_it(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    leader = runtime_factory.started(TCP, placement_wait=0.5)
+    leader.register("light", L.echo, L.Echo)
+    started = time.monotonic()
+    with pytest.raises(PlacementError, match=r"listener 'heavy' requires gpu=true.* within 0\.5 s"):
+        leader.register("heavy", L.work, L.Work, requires={"gpu": "true"})
+    assert time.monotonic() - started < 10
+    with pytest.raises(UnknownListenerError):
+        leader.ask("heavy", L.Work(), timeout=5)
+    assert leader.ask("light", L.Echo("still here"), timeout=WAIT).text == "still here"
+
+
+def test_a_member_that_disappears_fails_its_in_flight_items_at_the_buffer_deadline(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    leader, member = convention(runtime_factory, role="heavy")
+    leader.register("heavy", L.work, L.Work, workers=2, requires={"role": "heavy"})
+    leader.register("light", L.work, L.Work)
+    assert leader.ask("heavy", L.Work(value=1), timeout=WAIT).value == 2
+    first_item = threading.Event()
+
+    def kill_member_once_items_run() -> None:
+        if first_item.wait(WAIT):
+            end_session(member.session_id, grace=0.0)  # SIGKILL every process of the member
+
+    killer = threading.Thread(target=kill_member_once_items_run)
+    killer.start()
+    items = [L.Work(value=i, sleep_ms=200) for i in range(20)]
+    started = time.monotonic()
+    try:
+        done = leader.ask(
+            "system.buffer", BufferStart("heavy", items, timeout=3.0, progress=True),
+            timeout=WAIT, on_progress=lambda update: first_item.set(),
+        )
+    finally:
+        first_item.set()
+        killer.join(WAIT)
+    took = time.monotonic() - started
+    # The run ends at its own deadline (3 s), not at Thespian's transport timeout (minutes).
+    assert 2.5 < took < 10, took
+    assert done.total == 20 and done.successful < 20
+    assert done.successful + done.failed + done.missing == 20
+    # The rest of the organism keeps serving; the lost listener times out, it does not hang.
+    assert leader.ask("light", L.Work(value=4), timeout=WAIT).value == 8
+    with pytest.raises(AskTimeoutError):
+        leader.ask("heavy", L.Work(value=1), timeout=1.0)
+    leader.shutdown()  # before teardown, whose idle check would ask the lost listener too
+    member.shutdown()
+    assert session_pids(leader.session_id) == []
+
+
+def test_connect_asks_a_running_system_and_closing_it_leaves_the_system_running(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    served = runtime_factory.started(TCP)
+    served.register("echo", L.echo, L.Echo)
+    assert served.admin_port is not None
+    with Runtime.connect(served.admin_port) as client:
+        assert client.ask("echo", L.Echo("over there"), timeout=WAIT).text == "over there"
+        with pytest.raises(UnknownListenerError, match="nobody"):
+            client.ask("nobody", L.Echo(), timeout=WAIT)
+    assert not client.running
+    assert served.ask("echo", L.Echo("still served"), timeout=WAIT).text == "still served"
+    with Runtime.connect(served.admin_port) as again:
+        assert again.ask("echo", L.Echo("twice"), timeout=WAIT).text == "twice"
+
+
+def test_connect_where_nothing_listens_raises_and_starts_no_system() -> None:
+    port = free_port()
+    with pytest.raises(NoSystemError, match=f"no actor system at 127.0.0.1:{port}"):
+        Runtime.connect(port)
+    with pytest.raises(NoSystemError):  # still nothing there: no admin was started by the attempt
+        Runtime.connect(port)
+
+
+# -- serve and ask, as separate processes -----------------------------------------
+
+
+@pytest.fixture
+def marked_env() -> Iterator[dict[str, str]]:
+    """An environment every process of the commands inherits; none may be left at the end."""
+    mark = f"xmlactors-test-{uuid.uuid4().hex}"
+    yield dict(os.environ, XMLACTORS_TEST_MARK=mark)
+    leftovers = marked_processes(mark)
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert leftovers == [], f"processes left behind: {leftovers}"
+
+
+@pytest.fixture
+def serving(tmp_path: Path, marked_env: dict[str, str]) -> Iterator[list[Served]]:
+    """Serve processes started by a test; each is stopped (SIGTERM, then SIGKILL) at the end."""
+    started: list[Served] = []
+    yield started
+    for served in reversed(started):
+        served.stop()
+
+
+def serve(started: list[Served], env: dict[str, str], log: Path, *args: str) -> Served:
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(
+            [*command(), "serve", *args], cwd=ROOT, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    served = Served(process, log)
+    started.append(served)
+    return served
+
+
+def ask(env: dict[str, str], port: int, target: str, payload: bytes) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command(), "ask", "--admin-port", str(port), "--timeout", "20", target, "-"],
+        input=payload.decode(), capture_output=True, text=True, cwd=ROOT, env=env,
+        timeout=WAIT, check=False,
+    )
+
+
+def test_serve_answers_asks_from_other_processes_and_sigterm_leaves_no_process(
+    serving: list[Served], marked_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    served = serve(serving, marked_env, tmp_path / "serve.log", "examples/calc.xml",
+                   "--admin-port", str(port))
+    line = served.wait_for_line("serving", WAIT)
+    assert f"serving 1 listeners on 127.0.0.1:{port} (multiprocTCPBase)" in line
+
+    first, second = (ask(marked_env, port, "calculator.add", ADD) for _ in range(2))
+    assert (first.returncode, first.stdout) == (0, SUM + "\n"), first.stderr
+    assert (second.returncode, second.stdout) == (0, SUM + "\n"), second.stderr  # ask did not stop it
+    unknown = ask(marked_env, port, "calculator.mul", ADD)
+    assert unknown.returncode == 1 and "calculator.mul" in unknown.stderr
+
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(WAIT) == 0
+    assert "xmlactors: stopping" in served.log.read_text()
+    # marked_env's teardown checks that no process of the served system is left.
+
+
+def test_ask_where_nothing_serves_exits_1_and_starts_no_system(marked_env: dict[str, str]) -> None:
+    port = free_port()
+    result = ask(marked_env, port, "calculator.add", ADD)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"no actor system at 127.0.0.1:{port}" in result.stderr
+
+
+def test_serve_with_a_listener_no_member_can_host_exits_2_naming_it(
+    serving: list[Served], marked_env: dict[str, str], tmp_path: Path
+) -> None:
+    served = serve(serving, marked_env, tmp_path / "serve.log", "examples/two_members.xml",
+                   "--placement-wait", "0.5")
+    assert served.process.wait(WAIT) == 2
+    log = served.log.read_text()
+    assert "listener 'calculator.square' requires role=heavy" in log
+    assert "--capability role=heavy" in log
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--bind", "0.0.0.0"), "--bind takes the one address"),
+        (("--convention", "leader"), "--convention takes HOST:PORT"),
+        (("--capability", "gpu"), "a capability is KEY=VALUE"),
+        (("--admin-port", "70000"), "a port is between 1 and 65535"),
+    ],
+)
+def test_serve_with_bad_usage_exits_2_and_starts_nothing(
+    args: tuple[str, ...], message: str, marked_env: dict[str, str]
+) -> None:
+    result = subprocess.run(
+        [*command(), "serve", "examples/calc.xml", *args], capture_output=True, text=True,
+        cwd=ROOT, env=marked_env, timeout=WAIT, check=False,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_the_two_member_example_places_every_item_on_the_member_and_stops_both(
+    marked_env: dict[str, str],
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.two_members"], capture_output=True, text=True,
+        cwd=ROOT, env=marked_env, timeout=2 * WAIT, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert "calculator.add: 2 + 3 = 5" in lines
+    assert "calculator.square: 4 -> 16 on the member" in lines
+    assert lines[-1].startswith("squared 5 of 5 items on the member in one Buffer;")
+    assert "(exit 0) and the leader (exit 0)" in lines[-1]

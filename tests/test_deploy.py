@@ -153,6 +153,36 @@ def test_a_member_that_disappears_fails_its_in_flight_items_at_the_buffer_deadli
     assert session_pids(leader.session_id) == []
 
 
+def test_a_worker_sigkilled_on_the_member_mid_buffer_fails_its_item_and_the_next_buffer_is_whole(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    leader, member = convention(runtime_factory, role="heavy")
+    leader.register("heavy", L.work, L.Work, workers=1, requires={"role": "heavy"})
+    worker = leader.ask("heavy", L.Work(value=1), timeout=WAIT).pid
+    assert worker in session_pids(member.session_id)
+    killed = threading.Event()
+
+    def kill_worker(update: object) -> None:
+        if not killed.is_set():
+            killed.set()
+            os.kill(worker, signal.SIGKILL)
+
+    items = [L.Work(value=i, sleep_ms=100) for i in range(10)]
+    started = time.monotonic()
+    done = leader.ask(
+        "system.buffer", BufferStart("heavy", items, timeout=20.0, progress=True),
+        timeout=WAIT, on_progress=kill_worker,
+    )
+    assert killed.is_set() and time.monotonic() - started < 20
+    results = [r for r in parse_results(done.results.encode()) if r is not None]
+    assert done.successful + done.failed + done.missing == 10
+    assert [r.reason for r in results if not r.success] == ["exited"]
+    again = leader.ask("system.buffer", BufferStart("heavy", items[:4], timeout=20.0), timeout=WAIT)
+    assert again.successful == 4
+    pids = {L.Done.from_xml(r.payload).pid for r in parse_results(again.results.encode()) if r}
+    assert worker not in pids and pids <= set(session_pids(member.session_id))
+
+
 def test_connect_asks_a_running_system_and_closing_it_leaves_the_system_running(
     runtime_factory: RuntimeFactory,
 ) -> None:

@@ -25,7 +25,14 @@ from typing import Any
 
 from . import cli
 from ._thespian_setup import free_port
-from .deploy import NoSystemError, PlacementError, describe, parse_capability, wait_for_leader
+from .deploy import (
+    NoSystemError,
+    PlacementError,
+    describe,
+    is_listening,
+    parse_capability,
+    wait_for_leader,
+)
 
 __all__ = ["configure_serve", "run_serve", "configure_ask", "run_ask"]
 
@@ -106,7 +113,7 @@ def run_serve(args: argparse.Namespace) -> int:
         except NoSystemError as exc:
             print(f"xmlactors: {exc}", file=sys.stderr, flush=True)
             return cli.FAILED
-    port = args.admin_port or free_port(args.bind)
+    port = _admin_port(args.bind, args.admin_port)
     runtime = Runtime(
         args.base, admin_port=port, bind=args.bind, convention=convention,
         capabilities=dict(args.capability), placement_wait=args.placement_wait,
@@ -124,6 +131,24 @@ def run_serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("xmlactors: stopping", file=sys.stderr, flush=True)
     return cli.OK
+
+
+def _admin_port(host: str, port: int | None) -> int:
+    """The port to serve on: ``port`` if free, else a free one; a usage error otherwise.
+
+    Thespian would silently *join* a system already on that port, and this
+    serve's shutdown would then stop that other system.
+    """
+    try:
+        chosen = port or free_port(host)
+    except OSError as exc:
+        raise cli._UsageError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+    if port and is_listening(host, port):
+        raise cli._UsageError(
+            f"something already listens on {host}:{port}; if it is a served system, talk to it"
+            f" with 'xmlactors ask --admin-port {port}', else choose another --admin-port"
+        )
+    return chosen
 
 
 def _register(runtime: Any, listeners: Any) -> int:

@@ -34,6 +34,7 @@ __all__ = [
     "parse_capability",
     "place",
     "wait_for_leader",
+    "is_listening",
     "attach",
     "detach",
 ]
@@ -191,6 +192,15 @@ def _check_local(host: str, port: int) -> None:
             host, port, f"{host} is not an address of this machine ({exc.strerror or exc});"
             " run 'xmlactors ask' on the host of the system, e.g. over ssh"
         ) from None
+
+
+def is_listening(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections at ``host:port`` right now."""
+    try:
+        _probe(host, port, timeout=2.0)
+    except NoSystemError:
+        return False
+    return True
 
 
 def _probe(host: str, port: int, timeout: float = 5.0) -> None:

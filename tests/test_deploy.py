@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -296,6 +297,7 @@ def test_serve_with_a_listener_no_member_can_host_exits_2_naming_it(
     ("args", "message"),
     [
         (("--bind", "0.0.0.0"), "--bind takes the one address"),
+        (("--bind", "192.0.2.1"), "cannot listen on 192.0.2.1"),  # TEST-NET-1: not this host's
         (("--convention", "leader"), "--convention takes HOST:PORT"),
         (("--capability", "gpu"), "a capability is KEY=VALUE"),
         (("--admin-port", "70000"), "a port is between 1 and 65535"),
@@ -310,6 +312,20 @@ def test_serve_with_bad_usage_exits_2_and_starts_nothing(
     )
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_serve_on_a_port_something_listens_on_exits_2_rather_than_join_it(
+    marked_env: dict[str, str],
+) -> None:
+    # Thespian would join a system already there, and stop it on the way out.
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*command(), "serve", "examples/calc.xml", "--admin-port", str(port)],
+            capture_output=True, text=True, cwd=ROOT, env=marked_env, timeout=WAIT, check=False,
+        )
+    assert result.returncode == 2
+    assert f"something already listens on 127.0.0.1:{port}" in result.stderr
 
 
 def test_the_two_member_example_places_every_item_on_the_member_and_stops_both(

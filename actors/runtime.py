@@ -413,18 +413,14 @@ class Runtime:
         if not self.running:
             raise RuntimeError("the runtime is not started: use 'with Runtime(...) as rt:'")
         address = self.addresses.get(target)
-        if address is None and self.attached:
-            address = self._resolve(target)
+        if address is None and self.attached:  # Runtime.connect: ask the served system's registry
+            (answer,) = self._gather([(self.registry, Resolve(target))], self.default_timeout)
+            address = answer.address
+            if address is not None:
+                self.addresses[target] = address
         if address is None:
             raise UnknownListenerError(target)
         return address
-
-    def _resolve(self, target: str) -> Address:
-        """Ask the served system's registry for ``target`` (connected runtimes only)."""
-        (answer,) = self._gather([(self.registry, Resolve(target))], self.default_timeout)
-        if answer.address is not None:
-            self.addresses[target] = answer.address
-        return answer.address
 
     @contextlib.contextmanager
     def _handle(self) -> Iterator[Any]:
@@ -533,13 +529,9 @@ class Runtime:
     def connect(
         cls, admin_port: int, host: str = "127.0.0.1", *, default_timeout: float = 30.0
     ) -> Runtime:
-        """A Runtime talking to a system already running (``xmlactors serve``), from this process.
+        """A Runtime attached to a system already served on this machine at ``host:admin_port``.
 
-        Listeners are looked up in the served system's registry. ``host`` is
-        the address the system listens on (its ``--bind``), on this machine.
-        Leaving ``with`` (or ``shutdown()``) closes this connection only; the
-        served system keeps running. Raises ``NoSystemError`` when nothing
-        listens there.
+        Closing it leaves that system running; ``NoSystemError`` if nothing listens there.
         """
         from .deploy import attach
 

@@ -10,7 +10,6 @@ escaping exception would run a handler again.)
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from thespian.actors import Actor, ActorExitRequest, ChildActorExited, WakeupMessage
@@ -24,10 +23,6 @@ __all__ = ["Shell", "log"]
 log = logging.getLogger("xmlactors")
 
 
-DEADLINE_TICK = 1.0
-"""Longest timer a run arms at once (see ``Shell.set_deadline_tick``)."""
-
-
 class Shell(Actor):  # type: ignore[misc]
     """Base actor: exception barrier, listener-name cache, reply helpers.
 
@@ -35,11 +30,12 @@ class Shell(Actor):  # type: ignore[misc]
     runs there too, before any message, and takes no arguments.
     """
 
-    batches_sends = False
-    """Whether the messages sent while handling a ``Batch`` go out as batches too.
+    batched_kinds: tuple[type, ...] = ()
+    """Kinds of message that, sent while handling a ``Batch``, go out as batches too.
 
-    Not for workers: a worker answers each job at once, so that when its
-    process dies the listener knows which jobs were done.
+    Never ``Work``, and nothing for workers: a send is transmitted only after
+    the handler returns, so a worker must get and answer one job at a time
+    for its listener to know, when its process dies, which jobs were done.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -55,7 +51,7 @@ class Shell(Actor):  # type: ignore[misc]
         if not isinstance(message, Batch):
             self._receive_one(message, sender)
             return
-        if self.batches_sends and self._outbox is None:
+        if self.batched_kinds and self._outbox is None:
             self._outbox = []
             try:
                 for inner in message.messages:
@@ -63,7 +59,7 @@ class Shell(Actor):  # type: ignore[misc]
             finally:
                 outbox, self._outbox = self._outbox, None
                 for target, messages in outbox:
-                    single = len(messages) == 1 or isinstance(messages[0], ActorExitRequest)
+                    single = len(messages) == 1
                     super().send(target, messages[0] if single else Batch(tuple(messages)))
         else:
             for inner in message.messages:
@@ -74,12 +70,12 @@ class Shell(Actor):  # type: ignore[misc]
         if self._outbox is None:
             super().send(targetAddr, msg)
             return
-        if isinstance(msg, ActorExitRequest):  # a system message: alone, after what came before
+        if not isinstance(msg, (Batch, *self.batched_kinds)):  # alone, after what came before
             self._outbox.append((targetAddr, [msg]))
             return
         flat = list(msg.messages) if isinstance(msg, Batch) else [msg]
         for target, messages in self._outbox:
-            if target == targetAddr and not isinstance(messages[0], ActorExitRequest):
+            if target == targetAddr and isinstance(messages[0], self.batched_kinds):
                 messages.extend(flat)
                 return
         self._outbox.append((targetAddr, flat))
@@ -123,17 +119,6 @@ class Shell(Actor):  # type: ignore[misc]
     def stop(self) -> None:
         """Exit after the messages already queued (a run actor's last act)."""
         self.send(self.myAddress, ActorExitRequest())
-
-    def set_deadline_tick(self, deadline: float, payload: Any) -> None:
-        """Wake with ``payload`` at ``deadline`` (``time.monotonic``) or within a second, sooner.
-
-        Timers cannot be cancelled, and simpleSystemBase checks every pending
-        timer on every message: measured, 500 finished runs each leaving a
-        300 s deadline timer made an ask 6x slower. Ticks of at most a second,
-        re-armed by the wakeup while the run lives, leave at most one short
-        timer behind a finished run.
-        """
-        self.set_timer(min(max(deadline - time.monotonic(), 0.0), DEADLINE_TICK), payload)
 
     def set_timer(self, seconds: float, payload: Any) -> None:
         """Ask for ``on_wakeup(payload)`` after ``seconds`` (timers cannot be cancelled)."""

@@ -66,7 +66,7 @@ class ListenerActor(Shell):
     capabilities meet them; its workers are its children, on that system too.
     """
 
-    batches_sends = True
+    batched_kinds = (Delivery,)  # replies to runs; never Work (see Shell)
 
     actorSystemCapabilityCheck = staticmethod(meets_requirements)
 

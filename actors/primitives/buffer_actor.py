@@ -29,7 +29,7 @@ from .payloads import (
     BufferStart,
 )
 from .replies import reply_outcome
-from .service import ServiceActor, terminal_route
+from .service import Expire, ServiceActor, terminal_route
 
 __all__ = ["BufferService", "BufferRunActor", "RunBuffer", "default_window"]
 
@@ -136,7 +136,7 @@ class BufferService(ServiceActor):
             reply_to=route[0] if route and start.collect else None,
             reply=route[1] if route and start.collect else None,
         )
-        self.spawn_run(start.buffer_id, BufferRunActor, run)
+        self.spawn_run(start.buffer_id, BufferRunActor, run, run.timeout)
         if not start.collect:
             dispatched = BufferDispatched(start.buffer_id, len(items))
             self.reply(delivery, dispatched.to_bytes(), self.name)
@@ -151,7 +151,7 @@ def _unknown(name: str, start: Any) -> str:
 class BufferRunActor(Shell):
     """One Buffer run: owns its ``BufferRun`` core; exits after its terminal message."""
 
-    batches_sends = True
+    batched_kinds = (BufferItem,)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,6 +165,8 @@ class BufferRunActor(Shell):
             self.on_reply(message)
         elif isinstance(message, RunBuffer):
             self.begin(message)
+        elif isinstance(message, Expire):
+            self.expire()
 
     def begin(self, run: RunBuffer) -> None:
         self.run = run
@@ -173,22 +175,22 @@ class BufferRunActor(Shell):
             clock=time.monotonic,
         )
         self.progress_step = max(1, len(run.items) // 20)
-        self.set_deadline_tick(self.core.deadline, "deadline")
         self.pump()
 
     def pump(self) -> None:
         """Dispatch what the window allows; finish when the core says so."""
         assert self.run is not None and self.core is not None
         run, core = self.run, self.core
-        # Refill at half the window, not item by item: one send carries many items.
-        if core.in_flight * 2 <= core.window:
-            items = [
-                BufferItem(run.buffer_id, index, run.items[index], run.thread_id, run.authority,
-                           run.principal)
-                for index in core.take_dispatches()
-            ]
-            if items:
-                self.send(run.target, items[0] if len(items) == 1 else Batch(tuple(items)))
+        # Whatever the window allows goes in one send. (Waiting to refill at a
+        # low-water mark would batch more, but hung items could then hold back
+        # the rest of the run until its deadline.)
+        items = [
+            BufferItem(run.buffer_id, index, run.items[index], run.thread_id, run.authority,
+                       run.principal)
+            for index in core.take_dispatches()
+        ]
+        if items:
+            self.send(run.target, items[0] if len(items) == 1 else Batch(tuple(items)))
         if core.finished:
             self.finish()
 
@@ -202,12 +204,17 @@ class BufferRunActor(Shell):
         self.pump()
 
     def on_wakeup(self, payload: Any) -> None:
-        if payload != "deadline" or self.core is None:
+        if payload == "deadline":
+            self.expire()
+
+    def expire(self) -> None:
+        """The service says the deadline passed; by our own clock it may be a moment away."""
+        if self.core is None:
             return
         if self.core.expire():
             self.finish()
         elif not self.core.finished:
-            self.set_deadline_tick(self.core.deadline, "deadline")
+            self.set_timer(self.core.deadline - time.monotonic(), "deadline")
 
     def report_progress(self) -> None:
         assert self.run is not None and self.core is not None

@@ -22,7 +22,7 @@ from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .replies import reply_outcome
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
-from .service import ServiceActor, terminal_route
+from .service import Expire, ServiceActor, terminal_route
 
 __all__ = ["SequenceService", "SequenceRunActor", "RunSequence"]
 
@@ -117,7 +117,7 @@ class SequenceService(ServiceActor):
             reply_to=route[0] if route else None,
             reply=route[1] if route else None,
         )
-        self.spawn_run(start.sequence_id, SequenceRunActor, run)
+        self.spawn_run(start.sequence_id, SequenceRunActor, run, run.timeout)
 
 
 class SequenceRunActor(Shell):
@@ -133,13 +133,14 @@ class SequenceRunActor(Shell):
             self.on_reply(message)
         elif isinstance(message, RunSequence):
             self.begin(message)
+        elif isinstance(message, Expire):
+            self.expire()
 
     def begin(self, run: RunSequence) -> None:
         self.run = run
         self.core = SequenceRun(
             run.sequence_id, run.steps, run.payload, timeout=run.timeout, clock=time.monotonic
         )
-        self.set_deadline_tick(self.core.deadline, "deadline")
         self.send_step(0, run.payload)
 
     def send_step(self, index: int, payload: bytes) -> None:
@@ -172,12 +173,17 @@ class SequenceRunActor(Shell):
             self.finish()
 
     def on_wakeup(self, payload: Any) -> None:
-        if payload != "deadline" or self.core is None:
+        if payload == "deadline":
+            self.expire()
+
+    def expire(self) -> None:
+        """The service says the deadline passed; by our own clock it may be a moment away."""
+        if self.core is None:
             return
         if self.core.expire():
             self.finish()
         elif not self.core.finished:
-            self.set_deadline_tick(self.core.deadline, "deadline")
+            self.set_timer(self.core.deadline - time.monotonic(), "deadline")
 
     def finish(self) -> None:
         assert self.run is not None and self.core is not None

@@ -85,9 +85,10 @@ def test_a_buffer_over_generated_jobs_ends_as_the_model_predicts(runtime_factory
     @given(job_scenarios(), st.sampled_from([0, 1, 3]))
     def buffer_matches_the_model(jobs: list[L.Job], window: int) -> None:
         timeout = 0.3 if any(job.hang for job in jobs) else 20.0
-        done = check_buffer(rt, "job", jobs, model(jobs, window), timeout=timeout,
-                            max_in_flight=window)
-        assert done.failed == sum(job.fail for job in jobs)
+        predict = model(jobs, window)
+        done = check_buffer(rt, "job", jobs, predict, timeout=timeout, max_in_flight=window)
+        predicted = [predict(i, job) for i, job in enumerate(jobs)]
+        assert (done.failed, done.missing) == (predicted.count("error"), predicted.count("timeout"))
         stats = wait_until_idle(rt)
         assert (stats.listeners, stats.replaced_workers) == (1, 0)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from thespian.actors import ActorSystem, NoCompatibleSystemForActor
 
+from ._mailbox import Mailbox
 from .errors import XmlActorsError
 
 if TYPE_CHECKING:
@@ -171,6 +172,7 @@ def attach(runtime: Runtime) -> Runtime:
         runtime.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
     )
     runtime.system = system
+    runtime.mailbox = Mailbox(runtime.base, system)
     runtime.attached = True
     # The registry exists under its global name: this returns its address.
     runtime.registry = system.createActor(RegistryActor, globalName=GLOBAL_NAME)

@@ -9,15 +9,11 @@ is left behind.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
-import itertools
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,20 +21,19 @@ from typing import Any
 from thespian.actors import ActorSystem
 
 from . import _processes, _thespian_setup
+from ._boundary import decode_reply, outside_message
 from ._importable import check_importable
-from .codec import is_xmlify, payload_classes_for
-from .envelope import Envelope, looks_like_envelope
+from ._mailbox import Mailbox
+from .codec import is_xmlify
 from .errors import (
     AskTimeoutError,
     ConfigError,
     DuplicateListenerError,
-    ListenerError,
     UnknownListenerError,
 )
 from .listener import ListenerActor
 from .messages import (
     Address,
-    Batch,
     Delivery,
     Hop,
     ListenerSpec,
@@ -51,7 +46,7 @@ from .messages import (
     StatsReply,
     StatsRequest,
 )
-from .parsing import DEFAULT_LIMITS, ParseLimits, parse, to_bytes
+from .parsing import DEFAULT_LIMITS, ParseLimits
 from .services import SYSTEM_SERVICES
 
 __all__ = ["Runtime", "Statistics", "OUTSIDE"]
@@ -123,12 +118,8 @@ class Runtime:
         self.system: Any = None
         self.registry: Address = None
         self.session_id = 0
-        self._owner = threading.get_ident()
-        self._local = threading.local()
-        self._contexts: list[Any] = []
+        self.mailbox: Mailbox | None = None  # while running
         self._lock = threading.Lock()
-        self._simple_lock = threading.Lock()
-        self._tokens = itertools.count(1)
 
     # -- life cycle -------------------------------------------------------
 
@@ -161,7 +152,7 @@ class Runtime:
         self.system = ActorSystem(
             self.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
         )
-        self._owner = threading.get_ident()
+        self.mailbox = Mailbox(self.base, self.system)
         try:
             self.registry = self.system.createActor(RegistryActor, globalName=GLOBAL_NAME)
             self._learn_session()
@@ -178,14 +169,9 @@ class Runtime:
         system, self.system = self.system, None
         if system is None:
             return
-        with self._lock:
-            contexts, self._contexts = self._contexts, []
-        for context in contexts:
-            try:
-                context.exit_clone()
-            except Exception as exc:  # noqa: BLE001 - closing must go on to shut the system down
-                _log.debug("closing a thread's actor-system context failed: %r", exc)
-        self._local = threading.local()
+        mailbox, self.mailbox = self.mailbox, None
+        if mailbox is not None:
+            mailbox.close()
         if self.attached:
             from .deploy import detach
 
@@ -205,7 +191,7 @@ class Runtime:
     def _learn_session(self) -> None:
         if self.base not in _thespian_setup.MULTIPROCESS_BASES:
             return
-        (reply,) = self._gather([(self.registry, PidsRequest)], 30.0)
+        (reply,) = self._mailbox().gather([(self.registry, PidsRequest)], 30.0)
         assert isinstance(reply, PidsReply)
         self.session_id = reply.session_id
         _processes.track_session(self.session_id)
@@ -283,7 +269,7 @@ class Runtime:
 
     def _start_listener(self, spec: ListenerSpec) -> None:
         requires = self.requirements.get(spec.name)
-        with self._handle() as context:
+        with self._mailbox().handle() as context:
             if requires:
                 from .deploy import place
 
@@ -300,7 +286,7 @@ class Runtime:
         init = ServiceInit(
             name, self.registry, self.base, self.run_deadline, self.limits, dict(self.settings)
         )
-        with self._handle() as context:
+        with self._mailbox().handle() as context:
             address = context.createActor(actor_class)
             context.tell(address, init)
         self._register_address(name, address, f"system listener {name}", (), None)
@@ -315,7 +301,7 @@ class Runtime:
         workers: int = 1,
     ) -> None:
         message = Register(name, address, description, tags, peers, workers=workers)
-        (answer,) = self._gather([(self.registry, message)], 30.0)
+        (answer,) = self._mailbox().gather([(self.registry, message)], 30.0)
         assert isinstance(answer, Registered)
         if answer.error:
             raise DuplicateListenerError(name)
@@ -342,18 +328,19 @@ class Runtime:
         """
         address = self._address(target)
         wait = self.default_timeout if timeout is None else timeout
-        token = f"ask-{next(self._tokens)}"
+        mailbox = self._mailbox()
+        token = mailbox.token("ask")
         delivery = Delivery(
-            target, OUTSIDE, *_outside(payload), (Hop(OUTSIDE, None, token),)
+            target, OUTSIDE, *outside_message(payload), (Hop(OUTSIDE, None, token),)
         )
         deadline = time.monotonic() + wait
-        with self._handle() as context:
+        with mailbox.handle() as context:
             context.tell(address, delivery)
-            reply = self._await(context, token, deadline)
+            reply = mailbox.wait(context, token, deadline)
             while isinstance(reply, Delivery) and reply.payload.startswith(_PROGRESS):
                 if on_progress is not None:
                     on_progress(decode_reply(reply.payload, target, ("actors.primitives.payloads",)))
-                reply = self._await(context, token, deadline)
+                reply = mailbox.wait(context, token, deadline)
         if reply is None:
             raise AskTimeoutError(target, wait)
         assert isinstance(reply, Delivery)
@@ -374,14 +361,14 @@ class Runtime:
     def tell(self, target: str, payload: Any) -> None:
         """Send ``payload`` to ``target``; its reply, if any, goes nowhere."""
         address = self._address(target)
-        delivery = Delivery(target, OUTSIDE, *_outside(payload))
-        with self._handle() as context:
+        delivery = Delivery(target, OUTSIDE, *outside_message(payload))
+        with self._mailbox().handle() as context:
             context.tell(address, delivery)
 
     def statistics(self, timeout: float = 10.0) -> Statistics:
         """Counters gathered from every actor of the system, at this moment."""
         names = sorted(self.addresses)
-        replies = self._gather([(self.addresses[n], StatsRequest) for n in names], timeout)
+        replies = self._mailbox().gather([(self.addresses[n], StatsRequest) for n in names], timeout)
         counters: dict[str, dict[str, int]] = {
             name: dict(reply.counters) for name, reply in zip(names, replies, strict=True)
             if isinstance(reply, StatsReply)
@@ -404,106 +391,28 @@ class Runtime:
         targets = [(self.registry, PidsRequest)] + [
             (address, PidsRequest) for address in self.addresses.values()
         ]
-        return {pid for r in self._gather(targets, timeout) if isinstance(r, PidsReply)
+        return {pid for r in self._mailbox().gather(targets, timeout) if isinstance(r, PidsReply)
                 for pid in r.pids}
 
     # -- plumbing ---------------------------------------------------------
+
+    def _mailbox(self) -> Mailbox:
+        if self.mailbox is None:
+            raise RuntimeError("the runtime is not started: use 'with Runtime(...) as rt:'")
+        return self.mailbox
 
     def _address(self, target: str) -> Address:
         if not self.running:
             raise RuntimeError("the runtime is not started: use 'with Runtime(...) as rt:'")
         address = self.addresses.get(target)
         if address is None and self.attached:  # Runtime.connect: ask the served system's registry
-            (answer,) = self._gather([(self.registry, Resolve(target))], self.default_timeout)
+            (answer,) = self._mailbox().gather([(self.registry, Resolve(target))], self.default_timeout)
             address = answer.address
             if address is not None:
                 self.addresses[target] = address
         if address is None:
             raise UnknownListenerError(target)
         return address
-
-    @contextlib.contextmanager
-    def _handle(self) -> Iterator[Any]:
-        """The actor-system handle for this thread, for one exchange.
-
-        The in-process base runs every actor inside the caller's ``listen`` and
-        is not thread-safe: there, one exchange at a time holds the system.
-        Multiprocess bases give each thread its own private context.
-        """
-        if self.base == "simpleSystemBase":
-            with self._simple_lock:
-                yield self.system
-        else:
-            yield self._context()
-
-    def _context(self) -> Any:
-        """The actor-system handle for this thread (each thread gets its own)."""
-        if threading.get_ident() == self._owner:
-            return self.system
-        context = getattr(self._local, "context", None)
-        if context is None:
-            manager = self.system.private()
-            context = manager.__enter__()
-            self._local.context = context
-            with self._lock:
-                self._contexts.append(context)
-        return context
-
-    def _gather(self, requests: list[tuple[Address, Any]], timeout: float) -> list[Any]:
-        """Send each request (a message class taking ``token``) and collect the answers in order."""
-        tokens = []
-        answers: dict[Any, Any] = {}
-        with self._handle() as context:
-            for address, message in requests:
-                token = f"req-{next(self._tokens)}"
-                built = message(token=token) if isinstance(message, type) else _with_token(
-                    message, token
-                )
-                context.tell(address, built)
-                tokens.append(token)
-            deadline = time.monotonic() + timeout
-            while len(answers) < len(tokens):
-                reply = self._await(context, set(tokens) - set(answers), deadline)
-                if reply is None:
-                    raise AskTimeoutError("the actor system", timeout)
-                answers[reply.token] = reply
-        return [answers[t] for t in tokens]
-
-    def _await(self, context: Any, token: Any, deadline: float) -> Any:
-        """The next message carrying ``token`` (or one of a set), or None at the deadline.
-
-        Messages for other tokens are stale replies to timed-out requests: dropped.
-        """
-        wanted = token if isinstance(token, set) else {token}
-        in_process = self.base == "simpleSystemBase"
-        unpacked = self._unpacked()
-        while (remaining := deadline - time.monotonic()) > 0:
-            if unpacked:
-                message = unpacked.popleft()
-            else:
-                # In process, a reply may already wait in the queue while a timer is
-                # pending: Thespian's listen would sleep until that timer first, so
-                # collect what is already there before waiting.
-                message = context.listen(0) if in_process else None
-                if message is None:
-                    message = context.listen(remaining)
-            if message is None:
-                if in_process:
-                    return None  # in process: idle means nothing can still arrive
-                continue
-            if isinstance(message, Batch):  # several answers in one send: take them in order
-                unpacked.extend(message.messages)
-                continue
-            if getattr(message, "token", None) in wanted:
-                return message
-        return None
-
-    def _unpacked(self) -> collections.deque[Any]:
-        """This thread's messages taken out of a ``Batch`` and not yet looked at."""
-        queue: collections.deque[Any] | None = getattr(self._local, "unpacked", None)
-        if queue is None:
-            queue = self._local.unpacked = collections.deque()
-        return queue
 
     @classmethod
     def from_config(cls, path: str | Path, **kwargs: Any) -> Runtime:
@@ -541,55 +450,3 @@ class Runtime:
         return attach(runtime)
 
 
-def _with_token(message: Any, token: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(message, token=token)
-
-
-def _outside(payload: Any) -> tuple[str, bytes]:
-    """``(thread_id, payload bytes)`` of a message from outside the system.
-
-    An envelope (an ``Envelope`` or its XML text) is unwrapped here, at the
-    boundary: its thread is kept and its payload travels on alone. The sender
-    is always stamped ``outside``, whatever the envelope's ``from`` says.
-    """
-    if isinstance(payload, (str, bytes)) and looks_like_envelope(payload):
-        payload = Envelope.from_bytes(payload)
-    if isinstance(payload, Envelope):
-        return payload.thread or uuid.uuid4().hex, payload.payload
-    return uuid.uuid4().hex, _encode(payload)
-
-
-def _encode(payload: Any) -> bytes:
-    """Wire bytes for an outside payload; text is passed on unparsed for the listener to judge."""
-    if isinstance(payload, bytes):
-        return payload
-    if isinstance(payload, str):
-        return payload.encode("utf-8", "surrogatepass")
-    if is_xmlify(type(payload)):
-        data = payload.to_bytes()
-        assert isinstance(data, bytes)
-        return data
-    from lxml import etree
-
-    if isinstance(payload, etree._Element):
-        return to_bytes(payload)
-    raise TypeError(f"cannot send a {type(payload).__name__}: pass an @xmlify object or XML text")
-
-
-def decode_reply(payload: bytes, target: str, prefer_modules: tuple[str, ...] = ()) -> Any:
-    """A reply's payload as an xmlify object (known tag) or an lxml element; ``<huh>`` raises.
-
-    When several classes share the reply's tag, the first one defined in
-    ``prefer_modules`` wins, else the one decorated last.
-    """
-    element = parse(payload)
-    if element.tag == "huh":
-        raise ListenerError(element.text or "", target)
-    classes = payload_classes_for(str(element.tag))
-    if not classes:
-        return element
-    by_module = {cls.__module__: cls for cls in classes}
-    chosen = next((by_module[m] for m in prefer_modules if m in by_module), classes[-1])
-    return chosen.from_xml(element)

@@ -1,0 +1,66 @@
+"""Payloads crossing the actor system's boundary: requests in, replies out.
+
+Runs in the user's process. A request from outside becomes payload bytes
+(an envelope is unwrapped here); a reply becomes a payload object, an lxml
+element, or a raised ``ListenerError``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from lxml import etree
+
+from .codec import is_xmlify, payload_classes_for
+from .envelope import Envelope, looks_like_envelope
+from .errors import ListenerError
+from .parsing import parse, to_bytes
+
+__all__ = ["outside_message", "encode_request", "decode_reply"]
+
+
+def outside_message(payload: Any) -> tuple[str, bytes]:
+    """``(thread_id, payload bytes)`` of a message from outside the system.
+
+    An envelope (an ``Envelope`` or its XML text) is unwrapped here, at the
+    boundary: its thread is kept and its payload travels on alone. The sender
+    is always stamped ``outside``, whatever the envelope's ``from`` says.
+    """
+    if isinstance(payload, (str, bytes)) and looks_like_envelope(payload):
+        payload = Envelope.from_bytes(payload)
+    if isinstance(payload, Envelope):
+        return payload.thread or uuid.uuid4().hex, payload.payload
+    return uuid.uuid4().hex, encode_request(payload)
+
+
+def encode_request(payload: Any) -> bytes:
+    """Wire bytes for an outside payload; text is passed on unparsed for the listener to judge."""
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogatepass")
+    if is_xmlify(type(payload)):
+        data = payload.to_bytes()
+        assert isinstance(data, bytes)
+        return data
+    if isinstance(payload, etree._Element):
+        return to_bytes(payload)
+    raise TypeError(f"cannot send a {type(payload).__name__}: pass an @xmlify object or XML text")
+
+
+def decode_reply(payload: bytes, target: str, prefer_modules: tuple[str, ...] = ()) -> Any:
+    """A reply's payload as an xmlify object (known tag) or an lxml element; ``<huh>`` raises.
+
+    When several classes share the reply's tag, the first one defined in
+    ``prefer_modules`` wins, else the one decorated last.
+    """
+    element = parse(payload)
+    if element.tag == "huh":
+        raise ListenerError(element.text or "", target)
+    classes = payload_classes_for(str(element.tag))
+    if not classes:
+        return element
+    by_module = {cls.__module__: cls for cls in classes}
+    chosen = next((by_module[m] for m in prefer_modules if m in by_module), classes[-1])
+    return chosen.from_xml(element)

@@ -10,8 +10,10 @@ from .errors import (
     ConfigError,
     DuplicateListenerError,
     ListenerError,
+    NoSystemError,
     NotImportableError,
     PayloadError,
+    PlacementError,
     UnknownListenerError,
     XmlActorsError,
 )
@@ -33,6 +35,8 @@ __all__ = [
     "AskTimeoutError",
     "ConfigError",
     "NotImportableError",
+    "PlacementError",
+    "NoSystemError",
 ]
 
 __version__ = "0.1.0"

@@ -26,13 +26,12 @@ from typing import Any
 from . import cli
 from ._thespian_setup import free_port
 from .deploy import (
-    NoSystemError,
-    PlacementError,
     describe,
     is_listening,
     parse_capability,
     wait_for_leader,
 )
+from .errors import NoSystemError, PlacementError
 
 __all__ = ["configure_serve", "run_serve", "configure_ask", "run_ask"]
 

@@ -22,14 +22,12 @@ from typing import TYPE_CHECKING, Any
 from thespian.actors import ActorSystem, NoCompatibleSystemForActor
 
 from ._mailbox import Mailbox
-from .errors import XmlActorsError
+from .errors import NoSystemError, PlacementError
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 __all__ = [
-    "PlacementError",
-    "NoSystemError",
     "meets_requirements",
     "describe",
     "parse_capability",
@@ -44,32 +42,6 @@ _log = logging.getLogger(__name__)
 
 _RETRY = 0.2
 """Seconds between placement attempts while no member offers the capabilities yet."""
-
-
-class PlacementError(XmlActorsError, LookupError):
-    """No actor system of the convention offers what a listener requires."""
-
-    def __init__(self, name: str, requires: Mapping[str, Any], waited: float) -> None:
-        super().__init__(
-            f"listener {name!r} requires {describe(requires)}, but no actor system of the"
-            f" convention offered it within {waited:g} s: start a member with"
-            f" 'xmlactors serve ... --convention LEADER:PORT"
-            f" {' '.join(f'--capability {k}={_text(v)}' for k, v in requires.items())}'"
-        )
-        self.name = name
-        self.requires = dict(requires)
-
-
-class NoSystemError(XmlActorsError, ConnectionError):
-    """Nothing listens where ``Runtime.connect`` was told an actor system runs."""
-
-    def __init__(self, host: str, port: int, why: str) -> None:
-        super().__init__(
-            f"no actor system at {host}:{port} ({why}): start one with"
-            f" 'xmlactors serve ORGANISM --admin-port {port}' or check the port"
-        )
-        self.host = host
-        self.port = port
 
 
 # -- placement ------------------------------------------------------------------
@@ -124,7 +96,10 @@ def place(
             return context.createActor(actor_class, targetActorRequirements=dict(requires))
         except NoCompatibleSystemForActor:
             if time.monotonic() >= deadline:
-                raise PlacementError(name, requires, wait) from None
+                raise PlacementError(
+                    name, describe(requires), wait,
+                    " ".join(f"--capability {k}={_text(v)}" for k, v in requires.items()),
+                ) from None
         time.sleep(_RETRY)  # waiting for a member to join the convention, not for an actor
 
 

@@ -15,6 +15,8 @@ __all__ = [
     "AskTimeoutError",
     "ConfigError",
     "NotImportableError",
+    "PlacementError",
+    "NoSystemError",
 ]
 
 
@@ -68,3 +70,27 @@ class ConfigError(XmlActorsError, ValueError):
 
 class NotImportableError(XmlActorsError, TypeError):
     """A handler or payload class cannot be imported by name in another process."""
+
+
+class PlacementError(XmlActorsError, LookupError):
+    """No actor system of the convention offers what a listener requires."""
+
+    def __init__(self, name: str, requires: str, waited: float, flags: str) -> None:
+        super().__init__(
+            f"listener {name!r} requires {requires}, but no actor system of the"
+            f" convention offered it within {waited:g} s: start a member with"
+            f" 'xmlactors serve ... --convention LEADER:PORT {flags}'"
+        )
+        self.name = name
+
+
+class NoSystemError(XmlActorsError, ConnectionError):
+    """Nothing listens where ``Runtime.connect`` was told an actor system runs."""
+
+    def __init__(self, host: str, port: int, why: str) -> None:
+        super().__init__(
+            f"no actor system at {host}:{port} ({why}): start one with"
+            f" 'xmlactors serve ORGANISM --admin-port {port}' or check the port"
+        )
+        self.host = host
+        self.port = port

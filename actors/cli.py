@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from lxml import etree
 
+from ._progress import ProgressBar
 from ._thespian_setup import BASES
 from .errors import (
     ConfigError,
@@ -140,14 +141,17 @@ def _read_payload(source: str) -> bytes:
 
 
 def _ask(runtime: Any, target: str, data: bytes, timeout: float | None) -> int:
+    bar = ProgressBar(sys.stderr)  # draws only for a Buffer started with progress=true
     try:
-        reply = runtime.ask(target, data, timeout)
+        reply = runtime.ask(target, data, timeout, on_progress=bar)
     except ListenerError as exc:
         print(f"xmlactors: {target} answered <huh>: {exc.huh}", file=sys.stderr)
         return FAILED
     except (UnknownListenerError, TimeoutError) as exc:
         print(f"xmlactors: {exc}", file=sys.stderr)
         return FAILED
+    finally:
+        bar.close()
     print_reply(reply)
     return OK
 

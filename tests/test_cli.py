@@ -270,3 +270,19 @@ def test_run_serves_until_a_signal_then_shuts_down_and_exits_0(
             process.kill()
             process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, stderr
+
+
+def test_run_ask_of_a_buffer_with_progress_draws_a_bar_on_stderr(tmp_path: Path) -> None:
+    from actors.primitives import BufferComplete, BufferStart
+    from examples.chemistry import Formula
+
+    items = [Formula(f"water {i}", "H2O") for i in range(60)]
+    start = tmp_path / "start.xml"
+    start.write_bytes(BufferStart(target="chem.molar_mass", items=items, progress=True).to_bytes())
+    result = xmlactors("run", "examples/chemistry.xml", "--ask", "system.buffer", str(start))
+    assert result.returncode == 0, result.stderr
+    done = BufferComplete.from_xml(result.stdout)
+    assert (done.total, done.successful) == (60, 60)
+    bars = [line for line in result.stderr.splitlines() if line.startswith("xmlactors: buffer ")]
+    assert bars, result.stderr
+    assert all(line.endswith("/60") and "[" in line for line in bars)

@@ -122,6 +122,12 @@ def xmlify(cls: type[T]) -> type[T]:
     """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"@xmlify needs a dataclass: put @dataclass below @xmlify on {cls.__name__}")
+    clashes = sorted({f.name for f in dataclasses.fields(cls)} & set(_METHODS))
+    if clashes:
+        raise TypeError(
+            f"@xmlify class {cls.__name__}: field {clashes[0]!r} would hide the payload method"
+            f" of that name; rename the field"
+        )
     for name in _METHODS:
         setattr(cls, name, XmlPayload.__dict__[name])
     target: Any = cls  # attributes the type checker cannot know about

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from hypothesis import HealthCheck, settings
 
+# Hypothesis profiles `dev` (default, quick) and `ci` (thorough, derandomized; set by
+# .ci/run through HYPOTHESIS_PROFILE): the ones docs/testing.md shows to listener authors.
+import examples.conftest  # noqa: F401  registers and loads the profiles
 from actors.testing import RuntimeFactory
-
-# Hypothesis profiles: `dev` (default) is quick; `ci` (set by .ci/run through
-# HYPOTHESIS_PROFILE) tries more examples, derandomized so a CI run is repeatable.
-settings.register_profile("dev", max_examples=40, deadline=None)
-settings.register_profile(
-    "ci",
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 BASES = [
     "simpleSystemBase",

@@ -450,3 +450,12 @@ def test_inheriting_xml_payload_works_like_the_decorator_and_is_visible_to_type_
     value = CodecTyped(7)
     assert value.to_xml() == "<CodecTyped><N>7</N></CodecTyped>"
     assert CodecTyped.from_xml(value.to_bytes()) == value
+
+
+def test_a_field_named_like_a_payload_method_is_refused() -> None:
+    with pytest.raises(TypeError, match="field 'to_xml' would hide the payload method"):
+
+        @xmlify
+        @dataclass
+        class Odd:
+            to_xml: str = "x"

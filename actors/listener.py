@@ -3,16 +3,17 @@
 It owns ``workers`` worker actors, hands each delivery to the least busy
 one, and routes what the handler returned: back along the call path
 (respond), on to another listener (forward, within its peers), or nowhere.
-A worker whose process dies is replaced; the delivery it was handling is
-answered with ``<huh reason="exited">`` and the ones queued behind it go to
-the other workers: never lost, never left hanging, never run twice.
+Each worker holds at most one job; the rest wait here, in order. A worker
+whose process dies is replaced and the one delivery it held is answered with
+``<huh reason="exited">``: never lost, never left hanging, never run twice.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ._shell import Shell, log
@@ -39,11 +40,16 @@ __all__ = ["ListenerActor", "BufferItemDelivery"]
 
 @dataclass(slots=True)
 class _Slot:
-    """One worker: its address, its process, and the jobs it holds."""
+    """One worker: its address, its process, and the one job it holds (if any).
+
+    Invariant: a worker holds at most one job. Its death notice can overtake
+    the answer it sent just before dying, so with several jobs out the
+    listener could not tell which one it died on; with one it always can.
+    """
 
     address: Address
     pid: int = 0
-    jobs: dict[int, Delivery] = field(default_factory=dict)
+    job: tuple[int, Delivery] | None = None
 
 
 class BufferItemDelivery:
@@ -75,6 +81,7 @@ class ListenerActor(Shell):
         self.spec: ListenerSpec | None = None
         self.handling: Handling | None = None  # set when the spec says inline
         self.slots: list[_Slot] = []
+        self.queue: collections.deque[tuple[int, Delivery]] = collections.deque()  # waiting jobs
         self.next_job = 0
         self.early: list[tuple[Any, Address]] = []
         self.counters = {"handled": 0, "refused": 0, "replaced": 0}
@@ -117,7 +124,7 @@ class ListenerActor(Shell):
         return address
 
     def accept(self, delivery: Delivery) -> None:
-        """Hand a delivery to the least busy worker; pass a ``<huh>`` reply up instead."""
+        """Hand a delivery to an idle worker (or queue it); pass a ``<huh>`` reply up instead."""
         assert self.spec is not None
         if is_huh_bytes(delivery.payload) and "huh" not in self._tags():
             # An error coming back from a listener we called: it goes on to our caller.
@@ -127,9 +134,16 @@ class ListenerActor(Shell):
         if self.handling is not None:
             self.route(delivery, handle_work(self.handling, Work(self.next_job, delivery)))
             return
-        slot = min(self.slots, key=lambda s: len(s.jobs))
-        slot.jobs[self.next_job] = delivery
-        self.send(slot.address, Work(self.next_job, delivery))
+        self.queue.append((self.next_job, delivery))
+        idle = next((slot for slot in self.slots if slot.job is None), None)
+        if idle is not None:
+            self.feed(idle)
+
+    def feed(self, slot: _Slot) -> None:
+        """Give an idle worker the oldest waiting delivery."""
+        if self.queue and slot.job is None:
+            slot.job = self.queue.popleft()
+            self.send(slot.address, Work(*slot.job))
 
     def _tags(self) -> set[str]:
         assert self.spec is not None
@@ -139,9 +153,11 @@ class ListenerActor(Shell):
         """Route a worker's outcome; a late one for a failed job is dropped."""
         assert self.spec is not None
         slot = next((s for s in self.slots if s.address == worker), None)
-        delivery = slot.jobs.pop(done.job_id, None) if slot is not None else None
-        if delivery is not None:
-            self.route(delivery, done)
+        if slot is None or slot.job is None or slot.job[0] != done.job_id:
+            return
+        delivery, slot.job = slot.job[1], None
+        self.feed(slot)
+        self.route(delivery, done)
 
     def route(self, delivery: Delivery, done: WorkDone) -> None:
         """Send a handler's outcome on: back along the path, or forward; ``none`` ends it."""
@@ -188,26 +204,21 @@ class ListenerActor(Shell):
         index = next((i for i, s in enumerate(self.slots) if s.address == child), None)
         if index is None:
             return
-        jobs = list(self.slots[index].jobs.values())
+        job = self.slots[index].job
         if self.exiting:
             return
         self.counters["replaced"] += 1
         log.warning("listener %s: worker %d exited; replacing it", self.spec.name, index)
         self.slots[index] = _Slot(self.spawn(index))
-        if not jobs:
-            return
-        # A worker handles its jobs in order: the oldest is the one it died on.
-        # The rest never started, so they go to the remaining workers unharmed.
-        running, *queued = jobs
-        text = f"Listener {self.spec.name}: its worker exited while handling this message"
-        self.reply(running, make_huh(text, reason="exited"), self.spec.name)
-        for delivery in queued:
-            self.accept(delivery)
+        if job is not None:  # the one job it held is the one it died on
+            text = f"Listener {self.spec.name}: its worker exited while handling this message"
+            self.reply(job[1], make_huh(text, reason="exited"), self.spec.name)
+        self.feed(self.slots[index])
 
     def on_exit(self) -> None:
         # Thespian tells children to exit; make sure a hung worker does not linger.
         for slot in self.slots:
-            if slot.pid and slot.pid != os.getpid() and slot.jobs:
+            if slot.pid and slot.pid != os.getpid() and slot.job is not None:
                 try:
                     os.kill(slot.pid, signal.SIGKILL)
                 except OSError:

@@ -47,6 +47,7 @@ from .messages import (
     StatsRequest,
 )
 from .parsing import DEFAULT_LIMITS, ParseLimits
+from .primitives.replies import is_progress
 from .services import SYSTEM_SERVICES
 
 __all__ = ["Runtime", "Statistics", "OUTSIDE"]
@@ -56,7 +57,6 @@ _log = logging.getLogger(__name__)
 OUTSIDE = "outside"
 """The sender name stamped on messages from outside the actor system."""
 
-_PROGRESS = b"<BufferProgress>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +337,7 @@ class Runtime:
         with mailbox.handle() as context:
             context.tell(address, delivery)
             reply = mailbox.wait(context, token, deadline)
-            while isinstance(reply, Delivery) and reply.payload.startswith(_PROGRESS):
+            while isinstance(reply, Delivery) and is_progress(reply.payload):
                 if on_progress is not None:
                     on_progress(decode_reply(reply.payload, target, ("actors.primitives.payloads",)))
                 reply = mailbox.wait(context, token, deadline)

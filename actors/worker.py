@@ -86,6 +86,9 @@ def _outcome(work: Work, name: str, result: Any) -> WorkDone:
         data = encode_payload(result.payload)
     except (PayloadError, TypeError) as exc:
         return _huh(work, f"Handler {name} returned a payload that is not XML: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the handler's own object failed to encode
+        return _huh(work, f"Handler {name} returned a payload that failed to encode:"
+                          f" {type(exc).__name__}: {exc}")
     return WorkDone(work.job_id, "forward" if result.to else "respond", data, result.to)
 
 

@@ -198,3 +198,14 @@ def job_dropping_odd(payload: Job, meta: HandlerMetadata) -> HandlerResponse | N
 
 def increment(payload: Sum, meta: HandlerMetadata) -> HandlerResponse:
     return HandlerResponse.respond(Sum(payload.value + 1))
+
+
+class Exploding:
+    """Looks like a payload, but fails to encode."""
+
+    def to_bytes(self) -> bytes:
+        raise RuntimeError("boom")
+
+
+def explode_on_encode(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    return HandlerResponse.respond(Exploding())

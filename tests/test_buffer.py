@@ -170,3 +170,26 @@ def test_progress_updates_reach_the_asker_before_the_terminal_message(
     assert all(isinstance(p, BufferProgress) and p.total == 40 for p in seen)
     assert [p.done for p in seen] == sorted(p.done for p in seen)
     assert all(0 < p.done < 40 for p in seen)  # the last word is the BufferComplete itself
+
+
+@pytest.mark.parametrize("timeout", [-1.0, float("nan"), float("inf")])
+def test_a_timeout_no_run_could_keep_is_refused_at_admission(
+    factory: RuntimeFactory, timeout: float
+) -> None:
+    rt = _runtime(factory)
+    refused = rt.ask("system.buffer", BufferStart(target="calculator.add", items=[L.Add(1, 1)],
+                                                  timeout=timeout), timeout=30)
+    assert isinstance(refused, BufferError)
+    assert refused.error.startswith("timeout must be a finite number of seconds >= 0")
+    assert rt.statistics().active_buffers == 0
+
+
+def test_progress_of_a_nested_buffer_is_not_its_answer(factory: RuntimeFactory) -> None:
+    rt = _runtime(factory)
+    inner = [BufferStart(target="calculator.add", items=[L.Add(i, 1) for i in range(30)],
+                         progress=True) for _ in range(2)]
+    done = rt.ask("system.buffer", BufferStart(target="system.buffer", items=inner), timeout=60)
+    assert done.successful == 2
+    for result in parse_results(done.results):
+        assert result is not None
+        assert BufferComplete.from_xml(result.payload).successful == 30

@@ -192,3 +192,11 @@ def test_each_thread_gets_its_own_replies(factory: RuntimeFactory) -> None:
     for thread in threads:
         thread.join(30)
     assert results == {n: 2 * n for n in range(4)}
+
+
+def test_a_payload_that_fails_to_encode_is_an_error_reply(factory: RuntimeFactory) -> None:
+    rt = factory.started()
+    rt.register("bad", L.explode_on_encode, L.Echo)
+    for _ in range(2):  # and the listener goes on answering
+        with pytest.raises(ListenerError, match="failed to encode: RuntimeError: boom"):
+            rt.ask("bad", L.Echo(), timeout=10)

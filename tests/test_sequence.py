@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from actors.primitives import (
@@ -115,3 +117,36 @@ def test_an_unreadable_start_is_refused_with_a_sequence_error(
     rt = _runtime(factory)
     reply = rt.ask("system.sequence", bad, timeout=30)
     assert isinstance(reply, SequenceError) and "system.sequence" in reply.error
+
+
+def test_a_negative_timeout_is_refused_at_admission(factory: RuntimeFactory) -> None:
+    rt = _runtime(factory)
+    start = SequenceStart(steps="calculator.add", payload=L.Add(), sequence_id="s1", timeout=-1)
+    refused = rt.ask("system.sequence", start, timeout=30)
+    assert isinstance(refused, SequenceError) and refused.sequence_id == "s1"
+    assert refused.error.startswith("timeout must be a finite number of seconds >= 0")
+
+
+def test_two_runs_with_one_sequence_id_never_both_run(
+    factory: RuntimeFactory, tmp_path: Path
+) -> None:
+    rt = _runtime(factory)
+    log = tmp_path / "ran.log"
+    twins = [SequenceStart(steps=["w"], payload=L.Work(value=i, sleep_ms=200, log_path=str(log)),
+                           sequence_id="dup") for i in range(2)]
+    done = rt.ask("system.buffer", BufferStart(target="system.sequence", items=twins), timeout=60)
+    assert (done.successful, done.failed) == (1, 1)
+    failure = next(r for r in parse_results(done.results) if r is not None and not r.success)
+    assert SequenceError.from_xml(failure.payload).error == "Sequence dup is already active"
+    assert len(log.read_text().split()) == 1  # the step ran once
+    wait_for_statistics(rt, lambda s: s.active_sequences == 0 and s.active_buffers == 0)
+
+
+def test_progress_of_a_buffer_step_is_not_its_answer(factory: RuntimeFactory) -> None:
+    rt = _runtime(factory)
+    fan = BufferStart(target="calculator.add", items=[L.Add(i, 1) for i in range(30)],
+                      progress=True)
+    done = rt.ask("system.sequence", SequenceStart(steps=["system.buffer"], payload=fan),
+                  timeout=60)
+    assert isinstance(done, SequenceComplete)
+    assert BufferComplete.from_xml(done.final_result).successful == 30

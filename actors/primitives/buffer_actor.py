@@ -18,7 +18,7 @@ from ..codec import Xml
 from ..errors import PayloadError
 from ..messages import Address, Authority, Batch, Delivery
 from ..parsing import parse_items, to_bytes
-from ..routing import may_send
+from ..routing import may_send, respond
 from .buffer_run import BufferRun
 from .payloads import (
     BufferComplete,
@@ -28,8 +28,8 @@ from .payloads import (
     BufferProgress,
     BufferStart,
 )
-from .replies import reply_outcome
-from .service import Expire, ServiceActor, terminal_route
+from .replies import is_progress, reply_outcome
+from .service import Expire, ServiceActor, terminal_route, timeout_error
 
 __all__ = ["BufferService", "BufferRunActor", "RunBuffer", "default_window"]
 
@@ -62,7 +62,7 @@ class RunBuffer:
     window: int
     timeout: float
     collect: bool
-    progress: bool
+    progress_to: tuple[Address, Delivery] | None  # the requester, when it asked for progress
     thread_id: str
     authority: Authority
     principal: str
@@ -109,8 +109,10 @@ class BufferService(ServiceActor):
         for name in (start.target, start.return_to):
             if name and not may_send(delivery.authority, name):
                 return self.refused_send(delivery, name)
-        if start.timeout < 0 or start.max_in_flight < 0:
-            return "timeout and max_in_flight must not be negative"
+        if start.max_in_flight < 0:
+            return f"max_in_flight must not be negative, got {start.max_in_flight}"
+        if timeout_error(start.timeout):
+            return timeout_error(start.timeout)
         return ""
 
     def _launch(
@@ -129,7 +131,8 @@ class BufferService(ServiceActor):
             window=start.max_in_flight or default_window(self.init.base, workers),
             timeout=start.timeout or self.init.run_deadline,
             collect=start.collect,
-            progress=start.progress,
+            progress_to=respond(delivery, b"", self.name) if start.progress and start.collect
+            else None,
             thread_id=delivery.thread_id,
             authority=delivery.authority,
             principal=delivery.principal or delivery.sender,
@@ -196,8 +199,8 @@ class BufferRunActor(Shell):
 
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None
-        if not isinstance(reply.token, int):
-            return
+        if not isinstance(reply.token, int) or is_progress(reply.payload):
+            return  # progress of a nested run is not its answer
         success, reason = reply_outcome(reply.payload)
         self.core.record(reply.token, success, reply.payload, reason)
         self.report_progress()
@@ -219,12 +222,13 @@ class BufferRunActor(Shell):
     def report_progress(self) -> None:
         assert self.run is not None and self.core is not None
         done = self.core.completed
-        if not (self.run.progress and self.run.reply is not None) or self.core.finished:
+        if self.run.progress_to is None or self.core.finished:
             return
         if done - self.progress_sent >= self.progress_step:
             self.progress_sent = done
             update = BufferProgress(self.run.buffer_id, done, self.core.total).to_bytes()
-            self.send(self.run.reply_to, _with_payload(self.run.reply, update))
+            address, template = self.run.progress_to
+            self.send(address, _with_payload(template, update))
 
     def finish(self) -> None:
         assert self.run is not None and self.core is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["reply_outcome", "ERROR_TAGS"]
+__all__ = ["reply_outcome", "is_progress", "ERROR_TAGS"]
 
 ERROR_TAGS = (b"huh", b"BufferError", b"SequenceError")
 
@@ -20,3 +20,8 @@ def reply_outcome(payload: bytes) -> tuple[bool, str]:
                 return False, "exited"
             return False, "error"
     return True, ""
+
+
+def is_progress(payload: bytes) -> bool:
+    """Whether a reply is a ``BufferProgress`` update rather than the answer it precedes."""
+    return payload.startswith(b"<BufferProgress>")

@@ -20,9 +20,9 @@ from ..messages import Address, Authority, Delivery, Hop
 from ..parsing import parse, to_bytes
 from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
-from .replies import reply_outcome
+from .replies import is_progress, reply_outcome
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
-from .service import Expire, ServiceActor, terminal_route
+from .service import Expire, ServiceActor, terminal_route, timeout_error
 
 __all__ = ["SequenceService", "SequenceRunActor", "RunSequence"]
 
@@ -68,6 +68,9 @@ class SequenceService(ServiceActor):
             self.refuse(delivery, start, "No steps specified")
             return
         start.sequence_id = start.sequence_id or secrets.token_hex(4)
+        if timeout_error(start.timeout):
+            self.refuse(delivery, start, timeout_error(start.timeout))
+            return
         if start.sequence_id in self.active:
             self.refuse(delivery, start, f"Sequence {start.sequence_id} is already active")
             return
@@ -104,6 +107,9 @@ class SequenceService(ServiceActor):
         found: dict[str, Address],
     ) -> None:
         assert self.init is not None
+        if start.sequence_id in self.active:  # admitted twice while names were resolved
+            self.refuse(delivery, start, f"Sequence {start.sequence_id} is already active")
+            return
         route = terminal_route(delivery, start.return_to, found.get(start.return_to), self.name)
         run = RunSequence(
             sequence_id=start.sequence_id,
@@ -160,8 +166,8 @@ class SequenceRunActor(Shell):
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None
         index = reply.token
-        if not isinstance(index, int):
-            return
+        if not isinstance(index, int) or is_progress(reply.payload):
+            return  # progress of a Buffer step is not its answer
         success, _reason = reply_outcome(reply.payload)
         if success:
             moved = self.core.advance(index, reply.payload)

@@ -9,6 +9,7 @@ lives in its child.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -55,6 +56,13 @@ class Pending:
 
 DEADLINE_TICK = 1.0
 """Longest a service's deadline timer waits, so a run ends within a second of its deadline."""
+
+
+def timeout_error(timeout: float) -> str:
+    """The admission error for a ``timeout`` no run could keep, or ``""`` for a good one."""
+    if math.isfinite(timeout) and timeout >= 0:
+        return ""
+    return f"timeout must be a finite number of seconds >= 0 (0: the default), got {timeout!r}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The listener actor: the address behind a listener's name, and its workers' supervisor.
 
-It owns ``workers`` worker actors, hands each delivery to the least busy
+It owns ``workers`` worker actors, hands each delivery to an idle
 one, and routes what the handler returned: back along the call path
 (respond), on to another listener (forward, within its peers), or nowhere.
 Each worker holds at most one job; the rest wait here, in order. A worker

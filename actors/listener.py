@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import os
 import signal
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,8 @@ class _Slot:
     address: Address
     pid: int = 0
     job: tuple[int, Delivery] | None = None
+    since: float = 0.0  # time.monotonic() when the job was handed over
+    killed: bool = False  # its process was ended; it takes no job until replaced
 
 
 class BufferItemDelivery:
@@ -85,6 +88,7 @@ class ListenerActor(Shell):
         self.next_job = 0
         self.early: list[tuple[Any, Address]] = []
         self.counters = {"handled": 0, "refused": 0, "replaced": 0}
+        self.watching = False  # a "watch" timer is pending
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, ListenerSpec):
@@ -135,15 +139,42 @@ class ListenerActor(Shell):
             self.route(delivery, handle_work(self.handling, Work(self.next_job, delivery)))
             return
         self.queue.append((self.next_job, delivery))
-        idle = next((slot for slot in self.slots if slot.job is None), None)
+        idle = next((slot for slot in self.slots if slot.job is None and not slot.killed), None)
         if idle is not None:
             self.feed(idle)
 
     def feed(self, slot: _Slot) -> None:
         """Give an idle worker the oldest waiting delivery."""
-        if self.queue and slot.job is None:
-            slot.job = self.queue.popleft()
+        if self.queue and slot.job is None and not slot.killed:
+            slot.job, slot.since = self.queue.popleft(), time.monotonic()
             self.send(slot.address, Work(*slot.job))
+            self.watch()
+
+    # A listener's ``timeout`` bounds each handler call on the multiprocess
+    # bases: a worker still on its job past it is killed and replaced, and its
+    # caller told. One timer at a time (Thespian timers cannot be cancelled).
+
+    def watch(self) -> None:
+        """Make sure a timer will look at the busy workers, if the listener has a timeout."""
+        assert self.spec is not None
+        if self.spec.timeout > 0 and not self.watching:
+            self.watching = True
+            self.set_timer(min(self.spec.timeout, 1.0), "watch")
+
+    def on_wakeup(self, payload: Any) -> None:
+        if payload != "watch" or self.spec is None:
+            return
+        self.watching = False
+        now, limit = time.monotonic(), self.spec.timeout
+        for slot in self.slots:
+            if slot.job is not None and now - slot.since >= limit and slot.pid:
+                delivery, slot.job = slot.job[1], None
+                text = f"Handler {self.spec.name} did not answer within {limit:g} s"
+                self.reply(delivery, make_huh(text), self.spec.name)
+                slot.killed = True
+                _kill(slot.pid)  # its exit brings a replacement (on_child_exited)
+        if any(slot.job is not None for slot in self.slots):
+            self.watch()
 
     def _tags(self) -> set[str]:
         assert self.spec is not None
@@ -218,8 +249,14 @@ class ListenerActor(Shell):
     def on_exit(self) -> None:
         # Thespian tells children to exit; make sure a hung worker does not linger.
         for slot in self.slots:
-            if slot.pid and slot.pid != os.getpid() and slot.job is not None:
-                try:
-                    os.kill(slot.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            if slot.job is not None:
+                _kill(slot.pid)
+
+
+def _kill(pid: int) -> None:
+    """End a worker's process at once (never this process: in process there is none)."""
+    if pid and pid != os.getpid():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass  # already gone

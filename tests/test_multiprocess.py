@@ -92,3 +92,15 @@ def _listening_addresses(pids: set[int]) -> set[tuple[str, int]]:
                 host = ".".join(str(int(host_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
                 found.add((host, int(port_hex, 16)))
     return found
+
+
+def test_a_handler_past_its_listeners_timeout_is_answered_and_its_worker_replaced(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    rt = runtime_factory.started(TCP)
+    rt.register("w", L.work, L.Work, timeout=1.0)
+    with pytest.raises(ListenerError, match=r"Handler w did not answer within 1 s"):
+        rt.ask("w", L.Work(value=1, sleep_ms=60_000), timeout=20)
+    # The stuck worker was killed and replaced: the listener serves at full strength.
+    assert rt.ask("w", L.Work(value=4), timeout=20).value == 8
+    assert rt.statistics().replaced_workers == 1

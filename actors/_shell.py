@@ -59,8 +59,11 @@ class Shell(Actor):  # type: ignore[misc]
             finally:
                 outbox, self._outbox = self._outbox, None
                 for target, messages in outbox:
-                    single = len(messages) == 1
-                    super().send(target, messages[0] if single else Batch(tuple(messages)))
+                    batch = messages[0] if len(messages) == 1 else Batch(tuple(messages))
+                    try:
+                        super().send(target, batch)
+                    except Exception:  # a re-delivered Batch would run its messages twice
+                        log.exception("%s could not send %r", type(self).__name__, batch)
         else:
             for inner in message.messages:
                 self._receive_one(inner, sender)
@@ -74,11 +77,13 @@ class Shell(Actor):  # type: ignore[misc]
             self._outbox.append((targetAddr, [msg]))
             return
         flat = list(msg.messages) if isinstance(msg, Batch) else [msg]
-        for target, messages in self._outbox:
-            if target == targetAddr and isinstance(messages[0], self.batched_kinds):
-                messages.extend(flat)
-                return
-        self._outbox.append((targetAddr, flat))
+        # Join the latest entry for this target, and only if it is a batch:
+        # joining an earlier one would overtake what was sent in between (FIFO).
+        latest = next((m for t, m in reversed(self._outbox) if t == targetAddr), None)
+        if latest is not None and isinstance(latest[0], self.batched_kinds):
+            latest.extend(flat)
+        else:
+            self._outbox.append((targetAddr, flat))
 
     def _receive_one(self, message: Any, sender: Address) -> None:
         try:

@@ -114,6 +114,7 @@ class Runtime:
         self.requirements: dict[str, dict[str, Any]] = {}
         self.attached = False  # connected to a served system (Runtime.connect): never shut it down
         self.specs: dict[str, ListenerSpec] = {}
+        self.modules: tuple[str, ...] = ()  # of registered handlers and payloads, in order
         self.addresses: dict[str, Address] = {}
         self.system: Any = None
         self.registry: Address = None
@@ -227,6 +228,8 @@ class Runtime:
             if name in self.specs or any(name == s for s, _ in SYSTEM_SERVICES):
                 raise DuplicateListenerError(name)
             self.specs[name] = spec
+            owners = [getattr(handler, "__module__", ""), *(c.__module__ for c in spec.payload_classes)]
+            self.modules = tuple(dict.fromkeys([*self.modules, *owners]))
             self.requirements[name] = dict(requires or {})
         if self.running:
             try:
@@ -352,11 +355,7 @@ class Runtime:
         The request's own module, then the modules of every handler and payload
         class registered here, in registration order.
         """
-        modules = [type(request).__module__]
-        for spec in list(self.specs.values()):
-            modules.append(getattr(spec.handler, "__module__", ""))
-            modules.extend(cls.__module__ for cls in spec.payload_classes)
-        return tuple(dict.fromkeys(modules))
+        return (type(request).__module__, *self.modules)
 
     def tell(self, target: str, payload: Any) -> None:
         """Send ``payload`` to ``target``; its reply, if any, goes nowhere."""

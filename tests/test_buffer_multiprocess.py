@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 import pytest
 
-from actors.primitives import BufferStart, parse_results
+from actors._processes import session_pids
+from actors.primitives import BufferError, BufferStart, parse_results
 from actors.testing import RuntimeFactory, wait_for_statistics
 from tests import listeners as L
 
@@ -43,3 +49,25 @@ def test_a_worker_killed_mid_run_fails_its_item_and_the_next_run_is_whole(
     pids = {L.Done.from_xml(r.payload).pid for r in parse_results(again.results.encode())}
     assert len(pids) >= 1
     wait_for_statistics(rt, lambda s: s.active_buffers == 0 and s.replaced_workers == 1)
+
+
+def test_a_run_whose_process_dies_still_answers_once(runtime_factory: RuntimeFactory) -> None:
+    rt = runtime_factory.started()
+    rt.register("w", L.work, L.Work)
+    before = set(session_pids(rt.session_id))
+    answers: list[object] = []
+    start = BufferStart(target="w", items=[L.Work(value=1, sleep_ms=30_000)], timeout=60)
+    asker = threading.Thread(target=lambda: answers.append(
+        rt.ask("system.buffer", start, timeout=60)))
+    asker.start()
+    # The run is a new process of the system's session: find it, then kill it.
+    deadline = time.monotonic() + 20
+    while not (new := set(session_pids(rt.session_id)) - before - rt.pids()):
+        assert time.monotonic() < deadline, "the run's process never appeared"
+        time.sleep(0.02)  # polling the OS process table, not waiting for an actor
+    for pid in new:
+        os.kill(pid, signal.SIGKILL)
+    asker.join(30)
+    (answer,) = answers
+    assert isinstance(answer, BufferError) and answer.error == "Buffer run ended without a result"
+    wait_for_statistics(rt, lambda s: s.active_buffers == 0)

@@ -29,7 +29,7 @@ from .payloads import (
     BufferStart,
 )
 from .replies import is_progress, reply_outcome
-from .service import Expire, ServiceActor, terminal_route, timeout_error
+from .service import Expire, RunFinished, ServiceActor, terminal_route, timeout_error
 
 __all__ = ["BufferService", "BufferRunActor", "RunBuffer", "default_window"]
 
@@ -139,7 +139,9 @@ class BufferService(ServiceActor):
             reply_to=route[0] if route and start.collect else None,
             reply=route[1] if route and start.collect else None,
         )
-        self.spawn_run(start.buffer_id, BufferRunActor, run, run.timeout)
+        lost = BufferError(start.buffer_id, "Buffer run ended without a result").to_bytes()
+        fallback = (run.reply_to, _with_payload(run.reply, lost)) if run.reply else None
+        self.spawn_run(start.buffer_id, BufferRunActor, run, run.timeout, fallback)
         if not start.collect:
             dispatched = BufferDispatched(start.buffer_id, len(items))
             self.reply(delivery, dispatched.to_bytes(), self.name)
@@ -159,6 +161,7 @@ class BufferRunActor(Shell):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.run: RunBuffer | None = None
+        self.service: Address = None  # the service that started this run
         self.core: BufferRun | None = None
         self.progress_step = 1
         self.progress_sent = 0
@@ -167,6 +170,7 @@ class BufferRunActor(Shell):
         if isinstance(message, Delivery) and self.core is not None:
             self.on_reply(message)
         elif isinstance(message, RunBuffer):
+            self.service = sender
             self.begin(message)
         elif isinstance(message, Expire):
             self.expire()
@@ -241,6 +245,7 @@ class BufferRunActor(Shell):
                 Xml(outcome.results.decode("utf-8")), outcome.failed, outcome.missing,
             )
             self.send(self.run.reply_to, _with_payload(self.run.reply, complete.to_bytes()))
+        self.send(self.service, RunFinished(self.run.buffer_id))
         self.stop()
 
 

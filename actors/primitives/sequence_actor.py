@@ -22,7 +22,7 @@ from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .replies import is_progress, reply_outcome
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
-from .service import Expire, ServiceActor, terminal_route, timeout_error
+from .service import Expire, RunFinished, ServiceActor, terminal_route, timeout_error
 
 __all__ = ["SequenceService", "SequenceRunActor", "RunSequence"]
 
@@ -123,7 +123,9 @@ class SequenceService(ServiceActor):
             reply_to=route[0] if route else None,
             reply=route[1] if route else None,
         )
-        self.spawn_run(start.sequence_id, SequenceRunActor, run, run.timeout)
+        lost = SequenceError(start.sequence_id, "", 0, "Sequence run ended without a result")
+        fallback = (run.reply_to, replace(run.reply, payload=lost.to_bytes())) if run.reply else None
+        self.spawn_run(start.sequence_id, SequenceRunActor, run, run.timeout, fallback)
 
 
 class SequenceRunActor(Shell):
@@ -132,12 +134,14 @@ class SequenceRunActor(Shell):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.run: RunSequence | None = None
+        self.service: Address = None  # the service that started this run
         self.core: SequenceRun | None = None
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Delivery) and self.core is not None:
             self.on_reply(message)
         elif isinstance(message, RunSequence):
+            self.service = sender
             self.begin(message)
         elif isinstance(message, Expire):
             self.expire()
@@ -207,6 +211,7 @@ class SequenceRunActor(Shell):
                     outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
                 )
             self.send(self.run.reply_to, replace(self.run.reply, payload=message.to_bytes()))
+        self.send(self.service, RunFinished(self.run.sequence_id))
         self.stop()
 
 

@@ -32,7 +32,7 @@ from ..messages import (
 from ..parsing import parse
 from ..routing import respond
 
-__all__ = ["ServiceActor", "Pending", "Expire", "terminal_route"]
+__all__ = ["ServiceActor", "Pending", "Expire", "RunFinished", "terminal_route", "timeout_error"]
 
 Continuation = Callable[[dict[str, Address]], None]
 Failure = Callable[[str], None]
@@ -63,6 +63,13 @@ def timeout_error(timeout: float) -> str:
     if math.isfinite(timeout) and timeout >= 0:
         return ""
     return f"timeout must be a finite number of seconds >= 0 (0: the default), got {timeout!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """From a run to its service: its terminal message is sent; it exits next."""
+
+    run_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,7 @@ class ServiceActor(Shell):
         self.active: dict[str, Address] = {}
         self.waiting: dict[int, Pending] = {}
         self.deadlines: dict[str, float] = {}  # run id -> time.monotonic() of its deadline
+        self.fallbacks: dict[str, tuple[Address, Delivery]] = {}  # run id -> its error answer
         self.tick_at: float | None = None
         self.next_wait = 0
         # rejected: runs refused at admission; refused: sends refused by peers (audited).
@@ -124,6 +132,8 @@ class ServiceActor(Shell):
             self.accept(message.with_origin(sender))
         elif isinstance(message, BufferItemDelivery):
             self.accept(message.as_delivery(self.name, sender))
+        elif isinstance(message, RunFinished):
+            self.fallbacks.pop(message.run_id, None)
         elif isinstance(message, ServiceInit):
             self.init, self.name, self.registry = message, message.name, message.registry
         elif isinstance(message, StatsRequest):
@@ -186,12 +196,24 @@ class ServiceActor(Shell):
     # -- runs ----------------------------------------------------------------
 
     def spawn_run(
-        self, run_id: str, actor_class: type, start_message: Any, timeout: float
+        self,
+        run_id: str,
+        actor_class: type,
+        start_message: Any,
+        timeout: float,
+        fallback: tuple[Address, Delivery] | None,
     ) -> None:
-        """Start a run's child actor; its deadline is kept here, not in a timer of its own."""
+        """Start a run's child actor; its deadline is kept here, not in a timer of its own.
+
+        ``fallback`` is the error answer sent for the run if its actor exits
+        (say its process dies) before saying its terminal message went out:
+        every run answers once, whatever happens to it.
+        """
         child = self.createActor(actor_class)
         self.send(child, start_message)
         self.active[run_id] = child
+        if fallback is not None:
+            self.fallbacks[run_id] = fallback
         self.deadlines[run_id] = time.monotonic() + timeout
         self.counters["started"] += 1
         self.arm_tick()
@@ -201,6 +223,10 @@ class ServiceActor(Shell):
             if address == child:
                 del self.active[run_id]
                 del self.deadlines[run_id]
+                fallback = self.fallbacks.pop(run_id, None)
+                if fallback is not None:
+                    log.warning("%s run %s ended without its answer", self.name, run_id)
+                    self.send(*fallback)
                 return
 
     # Deadlines. Thespian timers cannot be cancelled and the in-process base

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,22 +52,26 @@ def test_a_worker_killed_mid_run_fails_its_item_and_the_next_run_is_whole(
     wait_for_statistics(rt, lambda s: s.active_buffers == 0 and s.replaced_workers == 1)
 
 
-def test_a_run_whose_process_dies_still_answers_once(runtime_factory: RuntimeFactory) -> None:
+def test_a_run_whose_process_dies_still_answers_once(
+    runtime_factory: RuntimeFactory, tmp_path: Path
+) -> None:
     rt = runtime_factory.started()
     rt.register("w", L.work, L.Work)
     before = set(session_pids(rt.session_id))
+    log = tmp_path / "started.log"
     answers: list[object] = []
-    start = BufferStart(target="w", items=[L.Work(value=1, sleep_ms=30_000)], timeout=60)
+    item = L.Work(value=1, sleep_ms=30_000, log_path=str(log))
+    start = BufferStart(target="w", items=[item], timeout=60)
     asker = threading.Thread(target=lambda: answers.append(
         rt.ask("system.buffer", start, timeout=60)))
     asker.start()
-    # The run is a new process of the system's session: find it, then kill it.
+    # Once the item is being handled the run is up: it is the session's one new process.
     deadline = time.monotonic() + 20
-    while not (new := set(session_pids(rt.session_id)) - before - rt.pids()):
-        assert time.monotonic() < deadline, "the run's process never appeared"
-        time.sleep(0.02)  # polling the OS process table, not waiting for an actor
-    for pid in new:
-        os.kill(pid, signal.SIGKILL)
+    while not log.exists():
+        assert time.monotonic() < deadline, "the item never reached its worker"
+        time.sleep(0.02)  # polling a file the handler writes, not waiting for an actor
+    (run,) = set(session_pids(rt.session_id)) - before - rt.pids()
+    os.kill(run, signal.SIGKILL)
     asker.join(30)
     (answer,) = answers
     assert isinstance(answer, BufferError) and answer.error == "Buffer run ended without a result"

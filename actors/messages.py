@@ -12,8 +12,10 @@ no ``thespian``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+from .parsing import DEFAULT_LIMITS, ParseLimits
 
 __all__ = [
     "Address",
@@ -153,7 +155,6 @@ class ListenerSpec:
     max_bytes: int = 1_000_000
     max_depth: int = 100
     max_elements: int = 100_000
-    settings: dict[str, Any] = field(default_factory=dict)
     inline: bool = False
     """Run the handler inside the listener actor, with no worker actors (in process only)."""
 
@@ -253,5 +254,4 @@ class ServiceInit:
     registry: Address
     base: str
     run_deadline: float
-    limits: Any = None
-    settings: dict[str, Any] = field(default_factory=dict)
+    limits: ParseLimits = DEFAULT_LIMITS

@@ -94,7 +94,6 @@ class Runtime:
         default_timeout: float = 30.0,
         run_deadline: float = 300.0,
         limits: ParseLimits = DEFAULT_LIMITS,
-        settings: dict[str, Any] | None = None,
         placement_wait: float = 30.0,
     ) -> None:
         if base not in _thespian_setup.BASES:
@@ -109,7 +108,6 @@ class Runtime:
         self.default_timeout = default_timeout
         self.run_deadline = run_deadline
         self.limits = limits
-        self.settings = dict(settings or {})
         self.placement_wait = placement_wait
         self.requirements: dict[str, dict[str, Any]] = {}
         self.attached = False  # connected to a served system (Runtime.connect): never shut it down
@@ -266,7 +264,7 @@ class Runtime:
         limits = self.limits
         return ListenerSpec(
             name, handler, classes, description, workers, peer_set, timeout, None,
-            limits.max_bytes, limits.max_depth, limits.max_elements, dict(self.settings),
+            limits.max_bytes, limits.max_depth, limits.max_elements,
             inline=self.base == "simpleSystemBase",
         )
 
@@ -286,9 +284,7 @@ class Runtime:
         )
 
     def _start_service(self, name: str, actor_class: type) -> None:
-        init = ServiceInit(
-            name, self.registry, self.base, self.run_deadline, self.limits, dict(self.settings)
-        )
+        init = ServiceInit(name, self.registry, self.base, self.run_deadline, self.limits)
         with self._mailbox().handle() as context:
             address = context.createActor(actor_class)
             context.tell(address, init)

@@ -14,6 +14,8 @@ Rules for code blocks in those pages:
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -39,10 +41,12 @@ def test_the_python_examples_of_a_page_run(page: Path, monkeypatch: pytest.Monke
     if not code:
         pytest.skip("no Python example on this page")
     monkeypatch.chdir(ROOT)
-    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    # A real module, so that classes a page defines behave as in a user's file.
+    module = types.ModuleType(f"docs_{page.stem.replace('-', '_')}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
     for number, text in enumerate(code, 1):
         compiled = compile(text, f"{_id(page)} (python block {number})", "exec")
-        exec(compiled, namespace)
+        exec(compiled, module.__dict__)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_id)

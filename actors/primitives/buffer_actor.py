@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .._shell import Shell
 from ..codec import Xml
 from ..errors import PayloadError
 from ..messages import Address, Authority, Batch, Delivery
@@ -28,8 +27,9 @@ from .payloads import (
     BufferProgress,
     BufferStart,
 )
-from .replies import is_progress, reply_outcome
-from .service import Expire, RunFinished, ServiceActor, terminal_route, timeout_error
+from .replies import reply_outcome
+from .run_actor import RunActor
+from .service import ServiceActor, terminal_route, timeout_error
 
 __all__ = ["BufferService", "BufferRunActor", "RunBuffer", "default_window"]
 
@@ -68,6 +68,10 @@ class RunBuffer:
     principal: str
     reply_to: Address
     reply: Delivery | None
+
+    @property
+    def run_id(self) -> str:
+        return self.buffer_id
 
 
 class BufferService(ServiceActor):
@@ -153,27 +157,18 @@ def _unknown(name: str, start: Any) -> str:
     return f"Unknown return_to listener: {name}"
 
 
-class BufferRunActor(Shell):
+class BufferRunActor(RunActor):
     """One Buffer run: owns its ``BufferRun`` core; exits after its terminal message."""
 
     batched_kinds = (BufferItem,)
+    start_class = RunBuffer
+    run: RunBuffer
+    core: BufferRun | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.run: RunBuffer | None = None
-        self.service: Address = None  # the service that started this run
-        self.core: BufferRun | None = None
         self.progress_step = 1
         self.progress_sent = 0
-
-    def on_message(self, message: Any, sender: Address) -> None:
-        if isinstance(message, Delivery) and self.core is not None:
-            self.on_reply(message)
-        elif isinstance(message, RunBuffer):
-            self.service = sender
-            self.begin(message)
-        elif isinstance(message, Expire):
-            self.expire()
 
     def begin(self, run: RunBuffer) -> None:
         self.run = run
@@ -186,7 +181,7 @@ class BufferRunActor(Shell):
 
     def pump(self) -> None:
         """Dispatch what the window allows; finish when the core says so."""
-        assert self.run is not None and self.core is not None
+        assert self.core is not None
         run, core = self.run, self.core
         # Whatever the window allows goes in one send. (Waiting to refill at a
         # low-water mark would batch more, but hung items could then hold back
@@ -203,28 +198,13 @@ class BufferRunActor(Shell):
 
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None
-        if not isinstance(reply.token, int) or is_progress(reply.payload):
-            return  # progress of a nested run is not its answer
         success, reason = reply_outcome(reply.payload)
         self.core.record(reply.token, success, reply.payload, reason)
         self.report_progress()
         self.pump()
 
-    def on_wakeup(self, payload: Any) -> None:
-        if payload == "deadline":
-            self.expire()
-
-    def expire(self) -> None:
-        """The service says the deadline passed; by our own clock it may be a moment away."""
-        if self.core is None:
-            return
-        if self.core.expire():
-            self.finish()
-        elif not self.core.finished:
-            self.set_timer(self.core.deadline - time.monotonic(), "deadline")
-
     def report_progress(self) -> None:
-        assert self.run is not None and self.core is not None
+        assert self.core is not None
         done = self.core.completed
         if self.run.progress_to is None or self.core.finished:
             return
@@ -234,19 +214,11 @@ class BufferRunActor(Shell):
             address, template = self.run.progress_to
             self.send(address, _with_payload(template, update))
 
-    def finish(self) -> None:
-        assert self.run is not None and self.core is not None
-        outcome = self.core.outcome()
-        if outcome is None:
-            return
-        if self.run.reply is not None:
-            complete = BufferComplete(
-                outcome.buffer_id, outcome.total, outcome.successful,
-                Xml(outcome.results.decode("utf-8")), outcome.failed, outcome.missing,
-            )
-            self.send(self.run.reply_to, _with_payload(self.run.reply, complete.to_bytes()))
-        self.send(self.service, RunFinished(self.run.buffer_id))
-        self.stop()
+    def terminal(self, outcome: Any) -> bytes:
+        return BufferComplete(
+            outcome.buffer_id, outcome.total, outcome.successful,
+            Xml(outcome.results.decode("utf-8")), outcome.failed, outcome.missing,
+        ).to_bytes()
 
 
 def _with_payload(template: Delivery, payload: bytes) -> Delivery:

@@ -13,16 +13,16 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .._shell import Shell
 from ..codec import Xml
 from ..errors import PayloadError
 from ..messages import Address, Authority, Delivery, Hop
 from ..parsing import parse, to_bytes
 from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
-from .replies import is_progress, reply_outcome
+from .replies import reply_outcome
+from .run_actor import RunActor
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
-from .service import Expire, RunFinished, ServiceActor, terminal_route, timeout_error
+from .service import ServiceActor, terminal_route, timeout_error
 
 __all__ = ["SequenceService", "SequenceRunActor", "RunSequence"]
 
@@ -43,6 +43,10 @@ class RunSequence:
     principal: str
     reply_to: Address
     reply: Delivery | None
+
+    @property
+    def run_id(self) -> str:
+        return self.sequence_id
 
 
 class SequenceService(ServiceActor):
@@ -128,23 +132,12 @@ class SequenceService(ServiceActor):
         self.spawn_run(start.sequence_id, SequenceRunActor, run, run.timeout, fallback)
 
 
-class SequenceRunActor(Shell):
+class SequenceRunActor(RunActor):
     """One Sequence run: owns its ``SequenceRun`` core; exits after its terminal message."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.run: RunSequence | None = None
-        self.service: Address = None  # the service that started this run
-        self.core: SequenceRun | None = None
-
-    def on_message(self, message: Any, sender: Address) -> None:
-        if isinstance(message, Delivery) and self.core is not None:
-            self.on_reply(message)
-        elif isinstance(message, RunSequence):
-            self.service = sender
-            self.begin(message)
-        elif isinstance(message, Expire):
-            self.expire()
+    start_class = RunSequence
+    run: RunSequence
+    core: SequenceRun | None
 
     def begin(self, run: RunSequence) -> None:
         self.run = run
@@ -154,7 +147,6 @@ class SequenceRunActor(Shell):
         self.send_step(0, run.payload)
 
     def send_step(self, index: int, payload: bytes) -> None:
-        assert self.run is not None
         run = self.run
         delivery = Delivery(
             target=run.steps[index],
@@ -170,8 +162,6 @@ class SequenceRunActor(Shell):
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None
         index = reply.token
-        if not isinstance(index, int) or is_progress(reply.payload):
-            return  # progress of a Buffer step is not its answer
         success, _reason = reply_outcome(reply.payload)
         if success:
             moved = self.core.advance(index, reply.payload)
@@ -182,37 +172,14 @@ class SequenceRunActor(Shell):
         if self.core.finished:
             self.finish()
 
-    def on_wakeup(self, payload: Any) -> None:
-        if payload == "deadline":
-            self.expire()
-
-    def expire(self) -> None:
-        """The service says the deadline passed; by our own clock it may be a moment away."""
-        if self.core is None:
-            return
-        if self.core.expire():
-            self.finish()
-        elif not self.core.finished:
-            self.set_timer(self.core.deadline - time.monotonic(), "deadline")
-
-    def finish(self) -> None:
-        assert self.run is not None and self.core is not None
-        outcome = self.core.outcome()
-        if outcome is None:
-            return
-        if self.run.reply is not None:
-            if isinstance(outcome, SequenceCompleteOutcome):
-                message: Any = SequenceComplete(
-                    outcome.sequence_id, Xml(outcome.final_result.decode("utf-8")),
-                    outcome.step_count,
-                )
-            else:
-                message = SequenceError(
-                    outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
-                )
-            self.send(self.run.reply_to, replace(self.run.reply, payload=message.to_bytes()))
-        self.send(self.service, RunFinished(self.run.sequence_id))
-        self.stop()
+    def terminal(self, outcome: Any) -> bytes:
+        if isinstance(outcome, SequenceCompleteOutcome):
+            return SequenceComplete(
+                outcome.sequence_id, Xml(outcome.final_result.decode("utf-8")), outcome.step_count
+            ).to_bytes()
+        return SequenceError(
+            outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
+        ).to_bytes()
 
 
 def _error_text(payload: bytes) -> str:

@@ -1,0 +1,85 @@
+"""What every per-run child actor shares: its start, its deadline, its last words.
+
+A ``RunActor`` is created by a service (``system.buffer``, ``system.sequence``)
+for one run. It receives the run's start message once, then the replies of
+the listeners it sends to; it ends when its pure core says the run is
+finished: it sends the terminal message (if anyone waits for one), tells its
+service, and exits. Runs in its own process on the multiprocess bases.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from .._shell import Shell
+from ..messages import Address, Delivery
+from .replies import is_progress
+from .service import Expire, RunFinished
+
+__all__ = ["RunActor"]
+
+
+class RunActor(Shell):
+    """Base of ``BufferRunActor`` and ``SequenceRunActor``.
+
+    A subclass sets ``start_class`` (the picklable start message, with
+    ``run_id``, ``reply_to`` and ``reply`` fields) and defines ``begin``,
+    ``on_reply`` and ``terminal``; ``self.core`` is its pure core.
+    """
+
+    start_class: type = object
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.run: Any = None
+        self.core: Any = None
+        self.service: Address = None  # the service that started this run
+
+    def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, Delivery) and self.core is not None:
+            # Only answers to what this run sent carry an int token; progress
+            # of a nested Buffer precedes its answer and is not one.
+            if isinstance(message.token, int) and not is_progress(message.payload):
+                self.on_reply(message)
+        elif isinstance(message, self.start_class):
+            self.service = sender
+            self.begin(message)
+        elif isinstance(message, Expire):
+            self.expire()
+
+    def begin(self, run: Any) -> None:
+        """Set up the core from the start message and send the first work."""
+        raise NotImplementedError
+
+    def on_reply(self, reply: Delivery) -> None:
+        """Record one answer (its token is the item index or step index)."""
+        raise NotImplementedError
+
+    def terminal(self, outcome: Any) -> bytes:
+        """The terminal payload for the core's outcome."""
+        raise NotImplementedError
+
+    def on_wakeup(self, payload: Any) -> None:
+        if payload == "deadline":
+            self.expire()
+
+    def expire(self) -> None:
+        """The service says the deadline passed; by our own clock it may be a moment away."""
+        if self.core is None:
+            return
+        if self.core.expire():
+            self.finish()
+        elif not self.core.finished:
+            self.set_timer(self.core.deadline - time.monotonic(), "deadline")
+
+    def finish(self) -> None:
+        """Once the core has an outcome: the terminal message, word to the service, exit."""
+        outcome = self.core.outcome()
+        if outcome is None:
+            return
+        if self.run.reply is not None:
+            self.send(self.run.reply_to, replace(self.run.reply, payload=self.terminal(outcome)))
+        self.send(self.service, RunFinished(self.run.run_id))
+        self.stop()

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..codec import Xml
 from ..errors import PayloadError
-from ..messages import Address, Authority, Batch, Delivery
+from ..messages import Address, Batch, Delivery
 from ..parsing import parse_items, to_bytes
 from ..routing import may_send, respond
 from .buffer_run import BufferRun
@@ -29,7 +29,7 @@ from .payloads import (
 )
 from .replies import reply_outcome
 from .run_actor import RunActor
-from .service import ServiceActor, terminal_route, timeout_error
+from .service import RunOrigin, ServiceActor, timeout_error
 
 __all__ = ["BufferService", "BufferRunActor", "RunBuffer", "default_window"]
 
@@ -63,11 +63,7 @@ class RunBuffer:
     timeout: float
     collect: bool
     progress_to: tuple[Address, Delivery] | None  # the requester, when it asked for progress
-    thread_id: str
-    authority: Authority
-    principal: str
-    reply_to: Address
-    reply: Delivery | None
+    origin: RunOrigin
 
     @property
     def run_id(self) -> str:
@@ -126,7 +122,7 @@ class BufferService(ServiceActor):
         if start.buffer_id in self.active:  # admitted twice while names were resolved
             self.refuse(delivery, start, f"Buffer {start.buffer_id} is already active")
             return
-        route = terminal_route(delivery, start.return_to, found.get(start.return_to), self.name)
+        origin = self.origin(delivery, start, found)
         workers = self.worker_counts.get(start.target, 1)
         run = RunBuffer(
             buffer_id=start.buffer_id,
@@ -137,15 +133,12 @@ class BufferService(ServiceActor):
             collect=start.collect,
             progress_to=respond(delivery, b"", self.name) if start.progress and start.collect
             else None,
-            thread_id=delivery.thread_id,
-            authority=delivery.authority,
-            principal=delivery.principal or delivery.sender,
-            reply_to=route[0] if route and start.collect else None,
-            reply=route[1] if route and start.collect else None,
+            origin=origin if start.collect else replace(origin, answer=None),
         )
         lost = BufferError(start.buffer_id, "Buffer run ended without a result").to_bytes()
-        fallback = (run.reply_to, _with_payload(run.reply, lost)) if run.reply else None
-        self.spawn_run(start.buffer_id, BufferRunActor, run, run.timeout, fallback)
+        self.spawn_run(
+            start.buffer_id, BufferRunActor, run, run.timeout, run.origin.answer_with(lost)
+        )
         if not start.collect:
             dispatched = BufferDispatched(start.buffer_id, len(items))
             self.reply(delivery, dispatched.to_bytes(), self.name)
@@ -187,8 +180,8 @@ class BufferRunActor(RunActor):
         # low-water mark would batch more, but hung items could then hold back
         # the rest of the run until its deadline.)
         items = [
-            BufferItem(run.buffer_id, index, run.items[index], run.thread_id, run.authority,
-                       run.principal)
+            BufferItem(run.buffer_id, index, run.items[index], run.origin.thread_id,
+                       run.origin.authority, run.origin.principal)
             for index in core.take_dispatches()
         ]
         if items:
@@ -212,7 +205,7 @@ class BufferRunActor(RunActor):
             self.progress_sent = done
             update = BufferProgress(self.run.buffer_id, done, self.core.total).to_bytes()
             address, template = self.run.progress_to
-            self.send(address, _with_payload(template, update))
+            self.send(address, replace(template, payload=update))
 
     def terminal(self, outcome: Any) -> bytes:
         return BufferComplete(
@@ -220,6 +213,3 @@ class BufferRunActor(RunActor):
             Xml(outcome.results.decode("utf-8")), outcome.failed, outcome.missing,
         ).to_bytes()
 
-
-def _with_payload(template: Delivery, payload: bytes) -> Delivery:
-    return replace(template, payload=payload)

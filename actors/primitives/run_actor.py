@@ -10,7 +10,6 @@ service, and exits. Runs in its own process on the multiprocess bases.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 
 from .._shell import Shell
@@ -25,7 +24,7 @@ class RunActor(Shell):
     """Base of ``BufferRunActor`` and ``SequenceRunActor``.
 
     A subclass sets ``start_class`` (the picklable start message, with
-    ``run_id``, ``reply_to`` and ``reply`` fields) and defines ``begin``,
+    ``run_id`` and ``origin``) and defines ``begin``,
     ``on_reply`` and ``terminal``; ``self.core`` is its pure core.
     """
 
@@ -79,7 +78,8 @@ class RunActor(Shell):
         outcome = self.core.outcome()
         if outcome is None:
             return
-        if self.run.reply is not None:
-            self.send(self.run.reply_to, replace(self.run.reply, payload=self.terminal(outcome)))
+        answer = self.run.origin.answer_with(self.terminal(outcome))
+        if answer is not None:
+            self.send(*answer)
         self.send(self.service, RunFinished(self.run.run_id))
         self.stop()

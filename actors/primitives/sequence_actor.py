@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..codec import Xml
 from ..errors import PayloadError
-from ..messages import Address, Authority, Delivery, Hop
+from ..messages import Address, Delivery, Hop
 from ..parsing import parse, to_bytes
 from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .replies import reply_outcome
 from .run_actor import RunActor
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
-from .service import ServiceActor, terminal_route, timeout_error
+from .service import RunOrigin, ServiceActor, timeout_error
 
 __all__ = ["SequenceService", "SequenceRunActor", "RunSequence"]
 
@@ -38,11 +38,7 @@ class RunSequence:
     addresses: tuple[Address, ...]
     payload: bytes
     timeout: float
-    thread_id: str
-    authority: Authority
-    principal: str
-    reply_to: Address
-    reply: Delivery | None
+    origin: RunOrigin
 
     @property
     def run_id(self) -> str:
@@ -114,22 +110,17 @@ class SequenceService(ServiceActor):
         if start.sequence_id in self.active:  # admitted twice while names were resolved
             self.refuse(delivery, start, f"Sequence {start.sequence_id} is already active")
             return
-        route = terminal_route(delivery, start.return_to, found.get(start.return_to), self.name)
         run = RunSequence(
             sequence_id=start.sequence_id,
             steps=tuple(steps),
             addresses=tuple(found[step] for step in steps),
             payload=payload,
             timeout=start.timeout or self.init.run_deadline,
-            thread_id=delivery.thread_id,
-            authority=delivery.authority,
-            principal=delivery.principal or delivery.sender,
-            reply_to=route[0] if route else None,
-            reply=route[1] if route else None,
+            origin=self.origin(delivery, start, found),
         )
         lost = SequenceError(start.sequence_id, "", 0, "Sequence run ended without a result")
-        fallback = (run.reply_to, replace(run.reply, payload=lost.to_bytes())) if run.reply else None
-        self.spawn_run(start.sequence_id, SequenceRunActor, run, run.timeout, fallback)
+        self.spawn_run(start.sequence_id, SequenceRunActor, run, run.timeout,
+                       run.origin.answer_with(lost.to_bytes()))
 
 
 class SequenceRunActor(RunActor):
@@ -151,11 +142,11 @@ class SequenceRunActor(RunActor):
         delivery = Delivery(
             target=run.steps[index],
             sender=NAME,
-            thread_id=run.thread_id,
+            thread_id=run.origin.thread_id,
             payload=payload,
             path=(Hop(NAME, self.myAddress, index),),
-            authority=run.authority,
-            principal=run.principal,
+            authority=run.origin.authority,
+            principal=run.origin.principal,
         )
         self.send(run.addresses[index], delivery)
 

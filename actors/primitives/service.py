@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .._shell import Shell, log
@@ -21,6 +21,7 @@ from ..errors import PayloadError
 from ..listener import BufferItemDelivery
 from ..messages import (
     Address,
+    Authority,
     Delivery,
     PidsReply,
     PidsRequest,
@@ -32,7 +33,9 @@ from ..messages import (
 from ..parsing import parse
 from ..routing import respond
 
-__all__ = ["ServiceActor", "Pending", "Expire", "RunFinished", "terminal_route", "timeout_error"]
+__all__ = [
+    "ServiceActor", "Pending", "Expire", "RunFinished", "RunOrigin", "terminal_route", "timeout_error"
+]
 
 Continuation = Callable[[dict[str, Address]], None]
 Failure = Callable[[str], None]
@@ -75,6 +78,27 @@ class RunFinished:
 @dataclass(frozen=True, slots=True)
 class Expire:
     """From a service to its run: your deadline has passed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrigin:
+    """Whom a run works for: its thread, the requester's peers and name, where its answer goes.
+
+    ``answer`` is the address and template of the terminal message, or None
+    when nobody waits for one (fire and forget).
+    """
+
+    thread_id: str
+    authority: Authority
+    principal: str
+    answer: tuple[Address, Delivery] | None
+
+    def answer_with(self, payload: bytes) -> tuple[Address, Delivery] | None:
+        """The terminal message carrying ``payload``: where it goes and what it is."""
+        if self.answer is None:
+            return None
+        address, template = self.answer
+        return address, replace(template, payload=payload)
 
 
 def terminal_route(
@@ -194,6 +218,13 @@ class ServiceActor(Shell):
             self._continue(pending)
 
     # -- runs ----------------------------------------------------------------
+
+    def origin(self, delivery: Delivery, start: Any, found: dict[str, Address]) -> RunOrigin:
+        """Whom the run started by ``delivery`` works for, and where its answer goes."""
+        route = terminal_route(delivery, start.return_to, found.get(start.return_to), self.name)
+        return RunOrigin(
+            delivery.thread_id, delivery.authority, delivery.principal or delivery.sender, route
+        )
 
     def spawn_run(
         self,

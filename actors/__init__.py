@@ -14,6 +14,7 @@ from .errors import (
     NotImportableError,
     PayloadError,
     PlacementError,
+    RuntimeClosedError,
     UnknownListenerError,
     XmlActorsError,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "NotImportableError",
     "PlacementError",
     "NoSystemError",
+    "RuntimeClosedError",
 ]
 
 __version__ = "0.1.0"

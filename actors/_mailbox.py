@@ -1,136 +1,296 @@
-"""The outside's side of an actor system: a handle per thread, replies matched by token.
+"""The outside's side of an actor system: requests out, replies matched by token.
 
-Runs in the user's process. Thespian's own ``ask`` returns whatever message
-arrives next, so a late reply to a timed-out request would be handed to the
-next one; here every request carries a token and only its own reply is
-taken, while stale ones are dropped.
+Runs in the user's process. Every request carries a token, and only the
+replies carrying a token someone still waits for are handed over; the rest
+(late replies to requests that timed out) are dropped.
+
+On the multiprocess bases no reply may ever wait on a thread that stopped
+listening. Thespian's TCP transport sends a message and then waits for the
+receiver to acknowledge it, and an outside context acknowledges only while
+some thread runs ``listen``/``ask``/``tell`` on it; an actor has at most 20
+sends in flight (``MAX_PENDING_TRANSMITS``), and an unacknowledged one
+holds its slot for the transmit timeout (5 minutes). So if replies went to
+the context of a thread whose ask had timed out, 20 of them would stop the
+listener that sent them from sending anything at all (seen here: a listener
+wedged for good after 66 handler runs). Here one receiver thread per
+runtime listens on one context for the runtime's whole life, takes every
+reply at once (acknowledging it) and hands it to the exchange waiting for
+its token, or drops it; every request says that the answer goes there
+(a ``Hop`` address, a ``reply_to``). Threads send through contexts of their
+own: a context that one thread listens on makes every other thread wait.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import itertools
 import logging
+import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from .errors import AskTimeoutError
+from .errors import AskTimeoutError, RuntimeClosedError
 from .messages import Address, Batch
 
-__all__ = ["Mailbox"]
+__all__ = ["Mailbox", "Inbox", "open_mailbox"]
 
 _log = logging.getLogger(__name__)
 
+_CLOSED = object()
+"""Put in every open inbox when the mailbox closes, so waiting threads stop at once."""
+
+
+class _Stop:
+    """Told to the receiver's own context at close, so its ``listen`` returns at once."""
+
+
+class Inbox:
+    """The replies for a set of tokens, in arrival order (one exchange's view of the mailbox)."""
+
+    def __init__(self, mailbox: Mailbox, tokens: frozenset[Any]) -> None:
+        self.mailbox = mailbox
+        self.tokens = tokens
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def next(self, deadline: float) -> Any:
+        """The next reply for one of this inbox's tokens, or None at the deadline.
+
+        Raises ``RuntimeClosedError`` when the runtime shuts down meanwhile.
+        """
+        message = self.mailbox.next_for(self, deadline)
+        if message is _CLOSED:
+            raise RuntimeClosedError()
+        return message
+
 
 class Mailbox:
-    """Send to actors and wait for their token-correlated replies, from any thread.
+    """Send to actors and wait for their token-matched replies, from any thread.
 
-    The in-process base runs every actor inside the caller's ``listen`` and is
-    not thread-safe: there one exchange at a time holds the system. The
-    multiprocess bases give each thread its own ``private()`` context.
+    Subclasses say how a message is sent, how replies come in, and where
+    actors must send them (``reply_address``; None means "the Thespian
+    sender of the request").
     """
 
-    def __init__(self, base: str, system: Any) -> None:
-        self.in_process = base == "simpleSystemBase"
+    reply_address: Address = None
+
+    def __init__(self, system: Any) -> None:
         self.system = system
-        self._owner = threading.get_ident()
-        self._local = threading.local()
-        self._contexts: list[Any] = []
-        self._lock = threading.Lock()
-        self._exclusive = threading.Lock()
+        self.closed = False
+        self.dropped = 0  # replies nobody waited for (any more)
         self._tokens = itertools.count(1)
+        self._routes: dict[Any, Inbox] = {}
+        self._routes_lock = threading.Lock()
 
     def token(self, kind: str) -> str:
         """A token no other request of this mailbox carries."""
         return f"{kind}-{next(self._tokens)}"
 
     @contextlib.contextmanager
-    def handle(self) -> Iterator[Any]:
-        """The actor-system handle for this thread, for one exchange."""
-        if self.in_process:
-            with self._exclusive:
-                yield self.system
-        else:
-            yield self._context()
-
-    def _context(self) -> Any:
-        if threading.get_ident() == self._owner:
-            return self.system
-        context = getattr(self._local, "context", None)
-        if context is None:
-            context = self.system.private().__enter__()
-            self._local.context = context
-            with self._lock:
-                self._contexts.append(context)
-        return context
+    def expecting(self, tokens: Iterable[Any]) -> Iterator[Inbox]:
+        """An inbox that receives the replies carrying ``tokens`` while the block runs."""
+        inbox = Inbox(self, frozenset(tokens))
+        with self._routes_lock:
+            if self.closed:
+                raise RuntimeClosedError()
+            for token in inbox.tokens:
+                self._routes[token] = inbox
+        try:
+            with self.exchange():
+                yield inbox
+        finally:
+            with self._routes_lock:
+                for token in inbox.tokens:
+                    self._routes.pop(token, None)
 
     def gather(self, requests: list[tuple[Address, Any]], timeout: float) -> list[Any]:
         """Send each request (a message class taking ``token``, or a message with a ``token``
         field) and return the answers in request order; ``AskTimeoutError`` past ``timeout``."""
-        tokens = []
+        tokens = [self.token("req") for _ in requests]
         answers: dict[Any, Any] = {}
-        with self.handle() as context:
-            for address, message in requests:
-                token = self.token("req")
-                built = message(token=token) if isinstance(message, type) else replace(
-                    message, token=token
-                )
-                context.tell(address, built)
-                tokens.append(token)
+        with self.expecting(tokens) as inbox:
+            for (address, message), token in zip(requests, tokens, strict=True):
+                fields = {"token": token, "reply_to": self.reply_address}
+                self.send(address, message(**fields) if isinstance(message, type)
+                          else replace(message, **fields))
             deadline = time.monotonic() + timeout
             while len(answers) < len(tokens):
-                reply = self.wait(context, set(tokens) - set(answers), deadline)
+                reply = inbox.next(deadline)
                 if reply is None:
                     raise AskTimeoutError("the actor system", timeout)
                 answers[reply.token] = reply
         return [answers[t] for t in tokens]
 
-    def wait(self, context: Any, token: Any, deadline: float) -> Any:
-        """The next message carrying ``token`` (or one of a set), or None at the deadline.
-
-        Messages for other tokens are stale replies to timed-out requests: dropped.
-        """
-        wanted = token if isinstance(token, set) else {token}
-        unpacked = self._unpacked()
-        while (remaining := deadline - time.monotonic()) > 0:
-            if unpacked:
-                message = unpacked.popleft()
-            else:
-                # In process, a reply may already wait in the queue while a timer is
-                # pending: Thespian's listen would sleep until that timer first, so
-                # collect what is already there before waiting.
-                message = context.listen(0) if self.in_process else None
-                if message is None:
-                    message = context.listen(remaining)
-            if message is None:
-                if self.in_process:
-                    return None  # in process: idle means nothing can still arrive
-                continue
-            if isinstance(message, Batch):  # several answers in one send: take them in order
-                unpacked.extend(message.messages)
-                continue
-            if getattr(message, "token", None) in wanted:
-                return message
-        return None
-
-    def _unpacked(self) -> collections.deque[Any]:
-        """This thread's messages taken out of a ``Batch`` and not yet looked at."""
-        queue: collections.deque[Any] | None = getattr(self._local, "unpacked", None)
-        if queue is None:
-            queue = self._local.unpacked = collections.deque()
-        return queue
+    def route(self, message: Any) -> None:
+        """Hand one incoming message (or each of a ``Batch``) to the inbox of its token."""
+        if isinstance(message, Batch):
+            for inner in message.messages:
+                self.route(inner)
+            return
+        with self._routes_lock:
+            inbox = self._routes.get(getattr(message, "token", None))
+        if inbox is None:
+            self.dropped += 1
+        else:
+            inbox.queue.put(message)
 
     def close(self) -> None:
-        """Let go of every thread's private context (before the system shuts down)."""
-        with self._lock:
+        """Stop taking replies; every thread still waiting gets ``RuntimeClosedError``."""
+        with self._routes_lock:
+            self.closed = True
+            inboxes = set(self._routes.values())
+            self._routes.clear()
+        for inbox in inboxes:
+            inbox.queue.put(_CLOSED)
+
+    # -- what each kind of base provides --------------------------------------
+
+    @contextlib.contextmanager
+    def exchange(self) -> Iterator[None]:
+        """Held while one exchange sends and waits (in process: the whole system)."""
+        yield
+
+    def send(self, address: Address, message: Any) -> None:
+        raise NotImplementedError
+
+    def create_actor(self, actor_class: type, **kwargs: Any) -> Address:
+        """A new top-level actor of the system (``targetActorRequirements=`` for placement)."""
+        raise NotImplementedError
+
+    def next_for(self, inbox: Inbox, deadline: float) -> Any:
+        raise NotImplementedError
+
+
+class ReceiverMailbox(Mailbox):
+    """The multiprocess bases: one receiver thread takes every reply (see the module docstring)."""
+
+    def __init__(self, system: Any) -> None:
+        super().__init__(system)
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._contexts: list[Any] = []
+        self._contexts_lock = threading.Lock()
+        self._receiving = self._new_context()
+        self.reply_address = self._receiving._systemBase.transport.myAddress
+        self._receiver = threading.Thread(
+            target=self._receive, name="xmlactors-receiver", daemon=True
+        )
+        self._receiver.start()
+
+    def _new_context(self) -> Any:
+        context = self.system.private().__enter__()
+        with self._contexts_lock:
+            self._contexts.append(context)
+        return context
+
+    def _context(self) -> Any:
+        """This thread's own context for sending (the owner thread uses the system itself)."""
+        if threading.get_ident() == self._owner:
+            return self.system
+        context = getattr(self._local, "context", None)
+        if context is None:
+            context = self._local.context = self._new_context()
+        return context
+
+    def send(self, address: Address, message: Any) -> None:
+        if self.closed:
+            raise RuntimeClosedError()
+        try:
+            self._context().tell(address, message)
+        except Exception:
+            if self.closed:  # the system went down under this thread's send
+                raise RuntimeClosedError() from None
+            raise
+
+    def create_actor(self, actor_class: type, **kwargs: Any) -> Address:
+        return self._context().createActor(actor_class, **kwargs)
+
+    def next_for(self, inbox: Inbox, deadline: float) -> Any:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            return inbox.queue.get(timeout=remaining)
+        except queue.Empty:
+            return None
+
+    def _receive(self) -> None:
+        """The receiver thread: listen for the runtime's whole life, route every reply."""
+        while not self.closed:
+            try:
+                message = self._receiving.listen(5.0)
+            except Exception as exc:  # noqa: BLE001 - the system is going down under us
+                if not self.closed:
+                    _log.warning("the reply receiver stopped: %r", exc)
+                return
+            if message is not None:
+                self.route(message)
+
+    def close(self) -> None:
+        """Stop the receiver, then let go of every context (before the system shuts down)."""
+        super().close()
+        try:
+            self._context().tell(self.reply_address, _Stop())
+        except Exception as exc:  # noqa: BLE001 - then the receiver notices within its listen slice
+            _log.debug("waking the reply receiver failed: %r", exc)
+        self._receiver.join(timeout=6.0)
+        with self._contexts_lock:
             contexts, self._contexts = self._contexts, []
         for context in contexts:
             try:
                 context.exit_clone()
             except Exception as exc:  # noqa: BLE001 - closing must go on to shut the system down
-                _log.debug("closing a thread's actor-system context failed: %r", exc)
-        self._local = threading.local()
+                _log.debug("closing an actor-system context failed: %r", exc)
+
+
+class InProcessMailbox(Mailbox):
+    """``simpleSystemBase``: actors run inside the caller's ``listen``, one exchange at a time.
+
+    That base is not thread-safe, so an exchange holds the whole system while
+    it sends and waits; its replies come back to the caller directly.
+    """
+
+    def __init__(self, system: Any) -> None:
+        super().__init__(system)
+        self._exclusive = threading.RLock()
+
+    @contextlib.contextmanager
+    def exchange(self) -> Iterator[None]:
+        with self._exclusive:
+            yield
+
+    def send(self, address: Address, message: Any) -> None:
+        with self._exclusive:
+            if self.closed:
+                raise RuntimeClosedError()
+            self.system.tell(address, message)
+
+    def create_actor(self, actor_class: type, **kwargs: Any) -> Address:
+        with self._exclusive:
+            return self.system.createActor(actor_class, **kwargs)
+
+    def next_for(self, inbox: Inbox, deadline: float) -> Any:
+        while True:
+            try:
+                return inbox.queue.get_nowait()
+            except queue.Empty:
+                pass
+            if self.closed:
+                return _CLOSED
+            if deadline - time.monotonic() <= 0:
+                return None
+            # A reply may already wait while a timer is pending: Thespian's listen
+            # would sleep until that timer first, so collect what is there first.
+            message = self.system.listen(0) or self.system.listen(deadline - time.monotonic())
+            if message is None:
+                return None  # in process, idle means nothing can still arrive
+            self.route(message)
+
+
+def open_mailbox(base: str, system: Any) -> Mailbox:
+    """The mailbox for a system on ``base``."""
+    if base == "simpleSystemBase":
+        return InProcessMailbox(system)
+    return ReceiverMailbox(system)

@@ -140,6 +140,10 @@ class Shell(Actor):  # type: ignore[misc]
             self.send(self.registry, Resolve(name, pending))
         return address
 
+    def answer(self, request: Any, sender: Address, reply: Any) -> None:
+        """Answer a request where it asks (its ``reply_to``), else to its sender."""
+        self.send(getattr(request, "reply_to", None) or sender, reply)
+
     def reply(self, to: Delivery, payload: bytes, sender: str) -> None:
         """Send ``payload`` back along ``to``'s call path (nowhere for a tell)."""
         routed = respond(to, payload, sender, to.authority)

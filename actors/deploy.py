@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from thespian.actors import ActorSystem, NoCompatibleSystemForActor
 
-from ._mailbox import Mailbox
+from ._mailbox import Mailbox, open_mailbox
 from .errors import NoSystemError, PlacementError
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def parse_capability(text: str) -> tuple[str, str]:
 
 
 def place(
-    context: Any, actor_class: type, name: str, requires: Mapping[str, Any], wait: float
+    mailbox: Mailbox, actor_class: type, name: str, requires: Mapping[str, Any], wait: float
 ) -> Any:
     """Create ``actor_class`` on a system meeting ``requires``; its address.
 
@@ -93,7 +93,7 @@ def place(
     deadline = time.monotonic() + wait
     while True:
         try:
-            return context.createActor(actor_class, targetActorRequirements=dict(requires))
+            return mailbox.create_actor(actor_class, targetActorRequirements=dict(requires))
         except NoCompatibleSystemForActor:
             if time.monotonic() >= deadline:
                 raise PlacementError(
@@ -147,10 +147,10 @@ def attach(runtime: Runtime) -> Runtime:
         runtime.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
     )
     runtime.system = system
-    runtime.mailbox = Mailbox(runtime.base, system)
+    runtime.mailbox = open_mailbox(runtime.base, system)
     runtime.attached = True
     # The registry exists under its global name: this returns its address.
-    runtime.registry = system.createActor(RegistryActor, globalName=GLOBAL_NAME)
+    runtime.registry = runtime.mailbox.create_actor(RegistryActor, globalName=GLOBAL_NAME)
     return runtime
 
 

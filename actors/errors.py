@@ -17,6 +17,7 @@ __all__ = [
     "NotImportableError",
     "PlacementError",
     "NoSystemError",
+    "RuntimeClosedError",
 ]
 
 
@@ -94,3 +95,12 @@ class NoSystemError(XmlActorsError, ConnectionError):
         )
         self.host = host
         self.port = port
+
+
+class RuntimeClosedError(XmlActorsError, RuntimeError):
+    """The runtime was shut down while (or before) this call used it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the runtime is shut down: this call cannot complete; start a new Runtime"
+        )

@@ -104,10 +104,10 @@ class ListenerActor(Shell):
         elif isinstance(message, WorkerReady):
             self.slots[message.slot].pid = message.pid
         elif isinstance(message, StatsRequest):
-            self.send(sender, StatsReply(tuple(self.counters.items()), message.token))
+            self.answer(message, sender, StatsReply(tuple(self.counters.items()), message.token))
         elif isinstance(message, PidsRequest):
             pids = (os.getpid(), *(s.pid for s in self.slots if s.pid))
-            self.send(sender, PidsReply(pids, os.getsid(0), message.token))
+            self.answer(message, sender, PidsReply(pids, os.getsid(0), message.token))
 
     def start(self, spec: ListenerSpec) -> None:
         self.spec, self.registry = spec, spec.registry

@@ -7,7 +7,9 @@ nothing here may hold one). Payloads travel as the UTF-8 bytes of one XML
 element; the receiving worker parses them once.
 
 Thespian addresses appear as opaque ``Address`` values: this module imports
-no ``thespian``.
+no ``thespian``. A request that the outside may send carries ``reply_to``:
+where its answer goes (the runtime's one receiver; see ``_mailbox``), None
+meaning the Thespian sender of the request.
 """
 
 from __future__ import annotations
@@ -170,6 +172,7 @@ class Register:
     peers: frozenset[str] | None = None
     token: Any = None
     workers: int = 1
+    reply_to: Address = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,7 @@ class Resolve:
     name: str
     pending: Any = None
     token: Any = None
+    reply_to: Address = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +216,7 @@ class StatsRequest:
     """Ask an actor for its counters; answered by ``StatsReply``."""
 
     token: Any = None
+    reply_to: Address = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +240,7 @@ class PidsRequest:
     """Ask an actor which processes it and its children run in."""
 
     token: Any = None
+    reply_to: Address = None
 
 
 @dataclass(frozen=True, slots=True)

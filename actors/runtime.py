@@ -23,7 +23,7 @@ from thespian.actors import ActorSystem
 from . import _processes, _thespian_setup
 from ._boundary import decode_reply, outside_message
 from ._importable import check_importable
-from ._mailbox import Mailbox
+from ._mailbox import Mailbox, open_mailbox
 from .codec import is_xmlify
 from .errors import (
     AskTimeoutError,
@@ -151,7 +151,7 @@ class Runtime:
         self.system = ActorSystem(
             self.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
         )
-        self.mailbox = Mailbox(self.base, self.system)
+        self.mailbox = open_mailbox(self.base, self.system)
         try:
             self.registry = self.system.createActor(RegistryActor, globalName=GLOBAL_NAME)
             self._learn_session()
@@ -270,14 +270,14 @@ class Runtime:
 
     def _start_listener(self, spec: ListenerSpec) -> None:
         requires = self.requirements.get(spec.name)
-        with self._mailbox().handle() as context:
-            if requires:
-                from .deploy import place
+        mailbox = self._mailbox()
+        if requires:
+            from .deploy import place
 
-                address = place(context, ListenerActor, spec.name, requires, self.placement_wait)
-            else:
-                address = context.createActor(ListenerActor)
-            context.tell(address, dataclasses.replace(spec, registry=self.registry))
+            address = place(mailbox, ListenerActor, spec.name, requires, self.placement_wait)
+        else:
+            address = mailbox.create_actor(ListenerActor)
+        mailbox.send(address, dataclasses.replace(spec, registry=self.registry))
         tags = tuple(cls.__name__ for cls in spec.payload_classes)
         self._register_address(
             spec.name, address, spec.description, tags, spec.peers, spec.workers
@@ -285,9 +285,9 @@ class Runtime:
 
     def _start_service(self, name: str, actor_class: type) -> None:
         init = ServiceInit(name, self.registry, self.base, self.run_deadline, self.limits)
-        with self._mailbox().handle() as context:
-            address = context.createActor(actor_class)
-            context.tell(address, init)
+        mailbox = self._mailbox()
+        address = mailbox.create_actor(actor_class)
+        mailbox.send(address, init)
         self._register_address(name, address, f"system listener {name}", (), None)
 
     def _register_address(
@@ -330,16 +330,17 @@ class Runtime:
         mailbox = self._mailbox()
         token = mailbox.token("ask")
         delivery = Delivery(
-            target, OUTSIDE, *outside_message(payload), (Hop(OUTSIDE, None, token),)
+            target, OUTSIDE, *outside_message(payload),
+            (Hop(OUTSIDE, mailbox.reply_address, token),),
         )
         deadline = time.monotonic() + wait
-        with mailbox.handle() as context:
-            context.tell(address, delivery)
-            reply = mailbox.wait(context, token, deadline)
+        with mailbox.expecting([token]) as inbox:
+            mailbox.send(address, delivery)
+            reply = inbox.next(deadline)
             while isinstance(reply, Delivery) and is_progress(reply.payload):
                 if on_progress is not None:
                     on_progress(decode_reply(reply.payload, target, ("actors.primitives.payloads",)))
-                reply = mailbox.wait(context, token, deadline)
+                reply = inbox.next(deadline)
         if reply is None:
             raise AskTimeoutError(target, wait)
         assert isinstance(reply, Delivery)
@@ -357,8 +358,7 @@ class Runtime:
         """Send ``payload`` to ``target``; its reply, if any, goes nowhere."""
         address = self._address(target)
         delivery = Delivery(target, OUTSIDE, *outside_message(payload))
-        with self._mailbox().handle() as context:
-            context.tell(address, delivery)
+        self._mailbox().send(address, delivery)
 
     def statistics(self, timeout: float = 10.0) -> Statistics:
         """Counters gathered from every actor of the system, at this moment."""

@@ -39,7 +39,7 @@ class RegistryActor(Shell):
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Resolve):
-            self.send(sender, self.answer(message))
+            self.answer(message, sender, self.resolution(message))
         elif isinstance(message, Register):
             entry = Entry(
                 message.name,
@@ -50,14 +50,14 @@ class RegistryActor(Shell):
                 message.workers,
             )
             error = self.directory.add(entry)
-            self.send(sender, Registered(message.name, error, message.token))
+            self.answer(message, sender, Registered(message.name, error, message.token))
         elif isinstance(message, StatsRequest):
             counters = (("listeners", len(self.directory)),)
-            self.send(sender, StatsReply(counters, message.token))
+            self.answer(message, sender, StatsReply(counters, message.token))
         elif isinstance(message, PidsRequest):
-            self.send(sender, PidsReply((os.getpid(),), os.getsid(0), message.token))
+            self.answer(message, sender, PidsReply((os.getpid(),), os.getsid(0), message.token))
 
-    def answer(self, question: Resolve) -> Resolved:
+    def resolution(self, question: Resolve) -> Resolved:
         entry = self.directory.get(question.name)
         if entry is None:
             return Resolved(question.name, None, question.pending, question.token)

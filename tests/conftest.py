@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+
 import pytest
 
 # Hypothesis profiles `dev` (default, quick) and `ci` (thorough, derandomized; set by
 # .ci/run through HYPOTHESIS_PROFILE): the ones docs/testing.md shows to listener authors.
 import examples.conftest  # noqa: F401  registers and loads the profiles
 from actors.testing import RuntimeFactory
+from examples.two_members import Served
+from tests.processes import marked_processes
 
 BASES = [
     "simpleSystemBase",
@@ -29,3 +36,26 @@ def multiproc(xmlactors_base: str) -> bool:
 @pytest.fixture
 def factory(runtime_factory: RuntimeFactory) -> RuntimeFactory:
     return runtime_factory
+
+
+@pytest.fixture
+def marked_env() -> Iterator[dict[str, str]]:
+    """An environment every process of a command inherits; none may be left at the end."""
+    mark = f"xmlactors-test-{uuid.uuid4().hex}"
+    yield dict(os.environ, XMLACTORS_TEST_MARK=mark)
+    leftovers = marked_processes(mark)
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert leftovers == [], f"processes left behind: {leftovers}"
+
+
+@pytest.fixture
+def serving(marked_env: dict[str, str]) -> Iterator[list[Served]]:
+    """Serve processes started by a test; each is stopped (SIGTERM, then SIGKILL) at the end."""
+    started: list[Served] = []
+    yield started
+    for served in reversed(started):
+        served.stop()

@@ -2,65 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, command
+
 EXAMPLE = "examples/calc.xml"
 ADD = b"<Add><A>2</A><B>3</B></Add>"
 SUM = "<Sum><Value>5</Value></Sum>"
 TIMEOUT = 90.0
-
-
-def command() -> list[str]:
-    """The installed console script next to this Python, else ``python -m actors``."""
-    bindir = str(Path(sys.executable).parent)
-    found = shutil.which("xmlactors", path=bindir) or shutil.which("xmlactors")
-    return [found] if found else [sys.executable, "-m", "actors"]
-
-
-@pytest.fixture
-def marker() -> Iterator[dict[str, str]]:
-    """An environment whose mark every process of the command inherits; checks none is left."""
-    mark = f"xmlactors-test-{uuid.uuid4().hex}"
-    env = dict(os.environ, XMLACTORS_TEST_MARK=mark)
-    yield env
-    leftovers = marked_processes(mark)
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    assert leftovers == [], f"processes left behind: {leftovers}"
-
-
-def marked_processes(mark: str) -> list[int]:
-    """Pids of live processes whose environment carries ``mark`` (Linux /proc)."""
-    needle = f"XMLACTORS_TEST_MARK={mark}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as environ:
-                if needle not in environ.read().split(b"\0"):
-                    continue
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                if stat.read().rsplit(b")", 1)[1].split()[0] == b"Z":
-                    continue
-        except OSError:
-            continue
-        found.append(int(entry))
-    return found
 
 
 def xmlactors(
@@ -220,11 +175,11 @@ def test_run_ask_to_a_crashing_handler_exits_1_with_the_crash_in_the_huh(
 
 @pytest.mark.multiproc
 def test_run_ask_on_multiproc_tcp_base_replies_and_leaves_no_process(
-    payload: Path, marker: dict[str, str]
+    payload: Path, marked_env: dict[str, str]
 ) -> None:
     result = xmlactors(
         "run", EXAMPLE, "--base", "multiprocTCPBase", "--ask", "calculator.add", str(payload),
-        env=marker,
+        env=marked_env,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == SUM + "\n"
@@ -252,11 +207,11 @@ def first_line(process: subprocess.Popen[str], timeout: float) -> str:
     ],
 )
 def test_run_serves_until_a_signal_then_shuts_down_and_exits_0(
-    base: str, signum: signal.Signals, marker: dict[str, str]
+    base: str, signum: signal.Signals, marked_env: dict[str, str]
 ) -> None:
     process = subprocess.Popen(
         [*command(), "run", EXAMPLE, "--base", base],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=marker,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=marked_env,
     )
     try:
         line = first_line(process, TIMEOUT)

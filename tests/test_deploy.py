@@ -14,8 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,13 +26,12 @@ from actors.primitives import BufferStart, parse_results
 from actors.testing import RuntimeFactory
 from examples.two_members import Served
 from tests import listeners as L
-from tests.test_cli import ADD, SUM, command, marked_processes
+from tests.processes import ROOT, WAIT, ask, command, serve
+from tests.test_cli import ADD, SUM
 
 pytestmark = pytest.mark.multiproc
 
 TCP = "multiprocTCPBase"
-ROOT = Path(__file__).resolve().parent.parent
-WAIT = 60.0  # the bound on any start, reply or exit here; a healthy run takes about a second
 
 
 @pytest.fixture
@@ -209,48 +206,6 @@ def test_connect_where_nothing_listens_raises_and_starts_no_system() -> None:
 
 
 # -- serve and ask, as separate processes -----------------------------------------
-
-
-@pytest.fixture
-def marked_env() -> Iterator[dict[str, str]]:
-    """An environment every process of the commands inherits; none may be left at the end."""
-    mark = f"xmlactors-test-{uuid.uuid4().hex}"
-    yield dict(os.environ, XMLACTORS_TEST_MARK=mark)
-    leftovers = marked_processes(mark)
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    assert leftovers == [], f"processes left behind: {leftovers}"
-
-
-@pytest.fixture
-def serving(tmp_path: Path, marked_env: dict[str, str]) -> Iterator[list[Served]]:
-    """Serve processes started by a test; each is stopped (SIGTERM, then SIGKILL) at the end."""
-    started: list[Served] = []
-    yield started
-    for served in reversed(started):
-        served.stop()
-
-
-def serve(started: list[Served], env: dict[str, str], log: Path, *args: str) -> Served:
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen(
-            [*command(), "serve", *args], cwd=ROOT, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-        )
-    served = Served(process, log)
-    started.append(served)
-    return served
-
-
-def ask(env: dict[str, str], port: int, target: str, payload: bytes) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*command(), "ask", "--admin-port", str(port), "--timeout", "20", target, "-"],
-        input=payload.decode(), capture_output=True, text=True, cwd=ROOT, env=env,
-        timeout=WAIT, check=False,
-    )
 
 
 def test_serve_answers_asks_from_other_processes_and_sigterm_leaves_no_process(

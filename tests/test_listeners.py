@@ -181,17 +181,18 @@ def test_listeners_registered_after_start_answer(factory: RuntimeFactory) -> Non
 def test_each_thread_gets_its_own_replies(factory: RuntimeFactory) -> None:
     rt = factory.started()
     rt.register("calculator.add", L.add, L.Add, workers=2)
-    results: dict[int, int] = {}
+    results: dict[tuple[int, int], int] = {}
 
     def ask(n: int) -> None:
-        results[n] = rt.ask("calculator.add", L.Add(n, n), timeout=20).value
+        for k in range(25):
+            results[n, k] = rt.ask("calculator.add", L.Add(n, k), timeout=20).value
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
-    assert results == {n: 2 * n for n in range(4)}
+        thread.join(60)
+    assert results == {(n, k): n + k for n in range(8) for k in range(25)}
 
 
 def test_a_payload_that_fails_to_encode_is_an_error_reply(factory: RuntimeFactory) -> None:

@@ -162,9 +162,9 @@ class ServiceActor(Shell):
             self.init, self.name, self.registry = message, message.name, message.registry
         elif isinstance(message, StatsRequest):
             counters = (("active", len(self.active)), *self.counters.items())
-            self.send(sender, StatsReply(counters, message.token))
+            self.answer(message, sender, StatsReply(counters, message.token))
         elif isinstance(message, PidsRequest):
-            self.send(sender, PidsReply((os.getpid(),), os.getsid(0), message.token))
+            self.answer(message, sender, PidsReply((os.getpid(),), os.getsid(0), message.token))
 
     def accept(self, delivery: Delivery) -> None:
         """Decode the start payload; a payload we cannot read is refused like any bad input."""

@@ -35,7 +35,7 @@ from typing import Any
 from .errors import AskTimeoutError, RuntimeClosedError
 from .messages import Address, Batch
 
-__all__ = ["Mailbox", "Inbox", "open_mailbox"]
+__all__ = ["Mailbox", "Inbox", "ReceiverMailbox", "InProcessMailbox"]
 
 _log = logging.getLogger(__name__)
 
@@ -98,8 +98,7 @@ class Mailbox:
             for token in inbox.tokens:
                 self._routes[token] = inbox
         try:
-            with self.exchange():
-                yield inbox
+            yield inbox
         finally:
             with self._routes_lock:
                 for token in inbox.tokens:
@@ -147,11 +146,6 @@ class Mailbox:
 
     # -- what each kind of base provides --------------------------------------
 
-    @contextlib.contextmanager
-    def exchange(self) -> Iterator[None]:
-        """Held while one exchange sends and waits (in process: the whole system)."""
-        yield
-
     def send(self, address: Address, message: Any) -> None:
         raise NotImplementedError
 
@@ -160,7 +154,13 @@ class Mailbox:
         raise NotImplementedError
 
     def next_for(self, inbox: Inbox, deadline: float) -> Any:
-        raise NotImplementedError
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            return inbox.queue.get(timeout=remaining)
+        except queue.Empty:
+            return None
 
 
 class ReceiverMailbox(Mailbox):
@@ -207,15 +207,6 @@ class ReceiverMailbox(Mailbox):
     def create_actor(self, actor_class: type, **kwargs: Any) -> Address:
         return self._context().createActor(actor_class, **kwargs)
 
-    def next_for(self, inbox: Inbox, deadline: float) -> Any:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        try:
-            return inbox.queue.get(timeout=remaining)
-        except queue.Empty:
-            return None
-
     def _receive(self) -> None:
         """The receiver thread: listen for the runtime's whole life, route every reply."""
         while not self.closed:
@@ -246,51 +237,25 @@ class ReceiverMailbox(Mailbox):
 
 
 class InProcessMailbox(Mailbox):
-    """``simpleSystemBase``: actors run inside the caller's ``listen``, one exchange at a time.
+    """``simpleSystemBase``: the system runs on a thread of its own (``InProcessSystem``).
 
-    That base is not thread-safe, so an exchange holds the whole system while
-    it sends and waits; its replies come back to the caller directly.
+    Every thread hands it work and waits for replies on its own inbox; the
+    system's gate actor delivers what reaches the outside to ``route``.
     """
 
-    def __init__(self, system: Any) -> None:
-        super().__init__(system)
-        self._exclusive = threading.RLock()
+    def __init__(self, capabilities: dict[str, Any], log_defs: Any) -> None:
+        from ._inprocess import InProcessSystem
 
-    @contextlib.contextmanager
-    def exchange(self) -> Iterator[None]:
-        with self._exclusive:
-            yield
+        self.local = InProcessSystem(capabilities, log_defs, self.route)
+        super().__init__(self.local.system)
+        self.reply_address = self.local.gate
 
     def send(self, address: Address, message: Any) -> None:
-        with self._exclusive:
-            if self.closed:
-                raise RuntimeClosedError()
-            self.system.tell(address, message)
+        if self.closed:
+            raise RuntimeClosedError()
+        self.local.send(address, message)
 
     def create_actor(self, actor_class: type, **kwargs: Any) -> Address:
-        with self._exclusive:
-            return self.system.createActor(actor_class, **kwargs)
-
-    def next_for(self, inbox: Inbox, deadline: float) -> Any:
-        while True:
-            try:
-                return inbox.queue.get_nowait()
-            except queue.Empty:
-                pass
-            if self.closed:
-                return _CLOSED
-            if deadline - time.monotonic() <= 0:
-                return None
-            # A reply may already wait while a timer is pending: Thespian's listen
-            # would sleep until that timer first, so collect what is there first.
-            message = self.system.listen(0) or self.system.listen(deadline - time.monotonic())
-            if message is None:
-                return None  # in process, idle means nothing can still arrive
-            self.route(message)
+        return self.local.call(lambda system: system.createActor(actor_class, **kwargs))
 
 
-def open_mailbox(base: str, system: Any) -> Mailbox:
-    """The mailbox for a system on ``base``."""
-    if base == "simpleSystemBase":
-        return InProcessMailbox(system)
-    return ReceiverMailbox(system)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from thespian.actors import Actor, ActorExitRequest, ChildActorExited, WakeupMessage
+from thespian.actors import (
+    Actor,
+    ActorExitRequest,
+    ChildActorExited,
+    ThespianWatch,
+    WakeupMessage,
+    WatchMessage,
+)
 
 from .messages import Address, Batch, Delivery, Resolve, Resolved
 from .parsing import make_huh
@@ -31,23 +38,24 @@ class Shell(Actor):  # type: ignore[misc]
     """
 
     batched_kinds: tuple[type, ...] = ()
-    """Kinds of message that, sent while handling a ``Batch``, go out as batches too.
-
-    Never ``Work``, and nothing for workers: a send is transmitted only after
-    the handler returns, so a worker must get and answer one job at a time
-    for its listener to know, when its process dies, which jobs were done.
-    """
+    """Kinds of message that, sent while handling a ``Batch``, go out as batches too."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._outbox: list[tuple[Address, list[Any]]] | None = None  # while handling a Batch
         self.registry: Address = None
         self.addresses: dict[str, Address] = {}
-        self.worker_counts: dict[str, int] = {}
+        self.capacities: dict[str, int] = {}  # listener name -> workers x concurrency
         self.exiting = False
 
     # Thespian's entry point. Never raises: see the module docstring.
-    def receiveMessage(self, message: Any, sender: Address) -> None:
+    def receiveMessage(self, message: Any, sender: Address) -> ThespianWatch | None:
+        self._handle(message, sender)
+        # Thespian sets the watched file descriptors from every return value.
+        fds = self.watched()
+        return ThespianWatch(fds) if fds else None
+
+    def _handle(self, message: Any, sender: Address) -> None:  # never "_receive": a Thespian internal
         if not isinstance(message, Batch):
             self._receive_one(message, sender)
             return
@@ -94,6 +102,8 @@ class Shell(Actor):  # type: ignore[misc]
                 self.on_child_exited(message.childAddress)
             elif isinstance(message, WakeupMessage):
                 self.on_wakeup(message.payload)
+            elif isinstance(message, WatchMessage):
+                self.on_watch(message.ready)
             elif isinstance(message, Resolved):
                 self.on_resolved(message)
             else:
@@ -114,11 +124,18 @@ class Shell(Actor):  # type: ignore[misc]
     def on_wakeup(self, payload: Any) -> None:
         """A timer set with ``self.set_timer`` fired."""
 
+    def on_watch(self, ready: list[int]) -> None:
+        """A file descriptor of ``watched()`` became readable."""
+
+    def watched(self) -> list[int]:
+        """File descriptors Thespian should wake this actor for (multiprocess bases only)."""
+        return []
+
     def on_resolved(self, answer: Resolved) -> None:
         """The registry answered a ``Resolve``; the default caches the address."""
         if answer.address is not None:
             self.addresses[answer.name] = answer.address
-            self.worker_counts[answer.name] = answer.workers
+            self.capacities[answer.name] = answer.workers * answer.concurrency
 
     # Helpers.
     def stop(self) -> None:
@@ -139,6 +156,10 @@ class Shell(Actor):  # type: ignore[misc]
         if address is None:
             self.send(self.registry, Resolve(name, pending))
         return address
+
+    def send_all(self, target: Address, messages: list[Any]) -> None:
+        """Send several messages to one actor in one transport send (a ``Batch``)."""
+        self.send(target, messages[0] if len(messages) == 1 else Batch(tuple(messages)))
 
     def answer(self, request: Any, sender: Address, reply: Any) -> None:
         """Answer a request where it asks (its ``reply_to``), else to its sender."""

@@ -160,6 +160,7 @@ def _register(runtime: Any, listeners: Any) -> int:
         runtime.register(
             decl.name, decl.handler, decl.payload_classes, description=decl.description,
             workers=decl.workers, peers=decl.peers, timeout=decl.timeout, requires=decl.requires,
+            concurrency=decl.concurrency,
         )
     return len(listeners)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from thespian.actors import ActorSystem, NoCompatibleSystemForActor
 
-from ._mailbox import Mailbox, open_mailbox
+from ._mailbox import Mailbox, ReceiverMailbox
 from .errors import NoSystemError, PlacementError
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def attach(runtime: Runtime) -> Runtime:
         runtime.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
     )
     runtime.system = system
-    runtime.mailbox = open_mailbox(runtime.base, system)
+    runtime.mailbox = ReceiverMailbox(system)
     runtime.attached = True
     # The registry exists under its global name: this returns its address.
     runtime.registry = runtime.mailbox.create_actor(RegistryActor, globalName=GLOBAL_NAME)

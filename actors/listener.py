@@ -1,16 +1,17 @@
 """The listener actor: the address behind a listener's name, and its workers' supervisor.
 
-It owns ``workers`` worker actors, hands each delivery to an idle
-one, and routes what the handler returned: back along the call path
-(respond), on to another listener (forward, within its peers), or nowhere.
-Each worker holds at most one job; the rest wait here, in order. A worker
-whose process dies is replaced and the one delivery it held is answered with
-``<huh reason="exited">``: never lost, never left hanging, never run twice.
+It owns ``workers`` worker actors, each running up to ``concurrency`` calls
+at once; the jobs beyond that wait here, in arrival order (the pure
+``Dispatch`` decides). It routes what each call returned: back along the
+call path (respond), on to another listener (forward, within its peers), or
+nowhere. A worker whose process dies is replaced, and every job it held is
+answered ``<huh reason="exited">``: never lost, never left hanging, never run
+twice. In process there are no worker actors: the listener runs the calls
+itself, on the in-process system's event loop or a pool of threads.
 """
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import time
@@ -18,7 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._shell import Shell, log
+from .calls import Calls, current_host, is_async_handler
 from .deploy import meets_requirements
+from .dispatch import Dispatch
+from .handling import Handling
 from .messages import (
     Address,
     Delivery,
@@ -34,25 +38,30 @@ from .messages import (
 )
 from .parsing import make_huh
 from .routing import forward, is_huh_bytes, may_send, refusal_text
-from .worker import Handling, WorkerActor, WorkerInit, handle_work
+from .worker import WorkerActor, WorkerInit
 
-__all__ = ["ListenerActor", "BufferItemDelivery"]
+__all__ = ["ListenerActor", "BufferItemDelivery", "CallsFinished"]
+
+TIMEOUT_GRACE = 1.0
+"""Seconds past its ``timeout`` an async call may take before its worker counts as stuck.
+
+The worker itself cancels an async call at the timeout and answers it; a call
+still held after this grace means a blocking call froze the worker's loop.
+"""
 
 
 @dataclass(slots=True)
-class _Slot:
-    """One worker: its address, its process, and the one job it holds (if any).
-
-    Invariant: a worker holds at most one job. Its death notice can overtake
-    the answer it sent just before dying, so with several jobs out the
-    listener could not tell which one it died on; with one it always can.
-    """
+class _Worker:
+    """One worker actor: its address, its process, whether it was killed (awaiting its replacement)."""
 
     address: Address
     pid: int = 0
-    job: tuple[int, Delivery] | None = None
-    since: float = 0.0  # time.monotonic() when the job was handed over
-    killed: bool = False  # its process was ended; it takes no job until replaced
+    killed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallsFinished:
+    """In process: calls of this listener ended on the event loop or a pool thread."""
 
 
 class BufferItemDelivery:
@@ -75,16 +84,17 @@ class ListenerActor(Shell):
     capabilities meet them; its workers are its children, on that system too.
     """
 
-    batched_kinds = (Delivery,)  # replies to runs; never Work (see Shell)
+    batched_kinds = (Delivery, Work)  # replies to runs, and jobs to one worker
 
     actorSystemCapabilityCheck = staticmethod(meets_requirements)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spec: ListenerSpec | None = None
-        self.handling: Handling | None = None  # set when the spec says inline
-        self.slots: list[_Slot] = []
-        self.queue: collections.deque[tuple[int, Delivery]] = collections.deque()  # waiting jobs
+        self.calls: Calls | None = None  # in process: the listener runs the calls itself
+        self.workers: list[_Worker] = []
+        self.dispatch: Dispatch | None = None
+        self.jobs: dict[int, tuple[Delivery, float]] = {}  # job -> (delivery, handed-out time)
         self.next_job = 0
         self.early: list[tuple[Any, Address]] = []
         self.counters = {"handled": 0, "refused": 0, "replaced": 0}
@@ -100,23 +110,36 @@ class ListenerActor(Shell):
         elif isinstance(message, BufferItemDelivery):
             self.accept(message.as_delivery(self.spec.name, sender))
         elif isinstance(message, WorkDone):
-            self.finish(message, sender)
+            self.finish(self._slot_of(sender), message)
+        elif isinstance(message, CallsFinished) and self.calls is not None:
+            for done in self.calls.finished():
+                self.finish(0, done)
         elif isinstance(message, WorkerReady):
-            self.slots[message.slot].pid = message.pid
+            self.workers[message.slot].pid = message.pid
         elif isinstance(message, StatsRequest):
             self.answer(message, sender, StatsReply(tuple(self.counters.items()), message.token))
         elif isinstance(message, PidsRequest):
-            pids = (os.getpid(), *(s.pid for s in self.slots if s.pid))
+            pids = (os.getpid(), *(w.pid for w in self.workers if w.pid))
             self.answer(message, sender, PidsReply(pids, os.getsid(0), message.token))
 
     def start(self, spec: ListenerSpec) -> None:
         self.spec, self.registry = spec, spec.registry
+        host = current_host() if spec.inline else None
         if spec.inline:
-            # In process, worker actors would add two message hops per delivery
-            # and no parallelism: the listener runs the handler itself.
-            self.handling = Handling(spec)
+            # In process, worker actors would add two message hops per call and
+            # no parallelism: the listener runs the calls itself.
+            address = self.myAddress
+            self.calls = Calls(
+                Handling(spec), spec.concurrency,
+                notify=lambda: host.post(address, CallsFinished()) if host else None,
+                loop=host.loop if host else None,
+            )
+            if host is not None:
+                host.adopt(self.calls)
+            self.dispatch = Dispatch(1, spec.concurrency)
         else:
-            self.slots = [_Slot(self.spawn(slot)) for slot in range(spec.workers)]
+            self.workers = [_Worker(self.spawn(slot)) for slot in range(spec.workers)]
+            self.dispatch = Dispatch(spec.workers, spec.concurrency)
         early, self.early = self.early, []
         for message, sender in early:
             self.on_message(message, sender)
@@ -128,67 +151,43 @@ class ListenerActor(Shell):
         return address
 
     def accept(self, delivery: Delivery) -> None:
-        """Hand a delivery to an idle worker (or queue it); pass a ``<huh>`` reply up instead."""
-        assert self.spec is not None
+        """Queue a delivery as a job and hand out what fits; pass a ``<huh>`` reply up instead."""
+        assert self.spec is not None and self.dispatch is not None
         if is_huh_bytes(delivery.payload) and "huh" not in self._tags():
             # An error coming back from a listener we called: it goes on to our caller.
             self.reply(delivery, delivery.payload, self.spec.name)
             return
         self.next_job += 1
-        if self.handling is not None:
-            self.route(delivery, handle_work(self.handling, Work(self.next_job, delivery)))
-            return
-        self.queue.append((self.next_job, delivery))
-        idle = next((slot for slot in self.slots if slot.job is None and not slot.killed), None)
-        if idle is not None:
-            self.feed(idle)
+        self.jobs[self.next_job] = (delivery, 0.0)
+        self.hand_out(self.dispatch.add(self.next_job))
 
-    def feed(self, slot: _Slot) -> None:
-        """Give an idle worker the oldest waiting delivery."""
-        if self.queue and slot.job is None and not slot.killed:
-            slot.job, slot.since = self.queue.popleft(), time.monotonic()
-            self.send(slot.address, Work(*slot.job))
+    def hand_out(self, assignments: list[tuple[int, int]]) -> None:
+        """Start each assigned job: on its worker (batched per worker), or here in process."""
+        now = time.monotonic()
+        for slot, job in assignments:
+            delivery = self.jobs[job][0]
+            self.jobs[job] = (delivery, now)
+            work = Work(job, delivery)
+            if self.calls is None:
+                self.send(self.workers[slot].address, work)
+            else:
+                done = self.calls.start(work)
+                if done is not None:
+                    self.finish(slot, done)
+        if assignments:
             self.watch()
 
-    # A listener's ``timeout`` bounds each handler call on the multiprocess
-    # bases: a worker still on its job past it is killed and replaced, and its
-    # caller told. One timer at a time (Thespian timers cannot be cancelled).
+    def _slot_of(self, worker: Address) -> int:
+        return next((i for i, w in enumerate(self.workers) if w.address == worker), -1)
 
-    def watch(self) -> None:
-        """Make sure a timer will look at the busy workers, if the listener has a timeout."""
-        assert self.spec is not None
-        if self.spec.timeout > 0 and not self.watching:
-            self.watching = True
-            self.set_timer(min(self.spec.timeout, 1.0), "watch")
-
-    def on_wakeup(self, payload: Any) -> None:
-        if payload != "watch" or self.spec is None:
+    def finish(self, slot: int, done: WorkDone) -> None:
+        """Route a call's outcome; a late one (its job already failed) is dropped."""
+        assert self.dispatch is not None
+        if slot < 0 or not self.dispatch.done(slot, done.job_id):
             return
-        self.watching = False
-        now, limit = time.monotonic(), self.spec.timeout
-        for slot in self.slots:
-            if slot.job is not None and now - slot.since >= limit and slot.pid:
-                delivery, slot.job = slot.job[1], None
-                text = f"Handler {self.spec.name} did not answer within {limit:g} s"
-                self.reply(delivery, make_huh(text), self.spec.name)
-                slot.killed = True
-                _kill(slot.pid)  # its exit brings a replacement (on_child_exited)
-        if any(slot.job is not None for slot in self.slots):
-            self.watch()
-
-    def _tags(self) -> set[str]:
-        assert self.spec is not None
-        return {cls.__name__ for cls in self.spec.payload_classes}
-
-    def finish(self, done: WorkDone, worker: Address) -> None:
-        """Route a worker's outcome; a late one for a failed job is dropped."""
-        assert self.spec is not None
-        slot = next((s for s in self.slots if s.address == worker), None)
-        if slot is None or slot.job is None or slot.job[0] != done.job_id:
-            return
-        delivery, slot.job = slot.job[1], None
-        self.feed(slot)
+        delivery, _ = self.jobs.pop(done.job_id)
         self.route(delivery, done)
+        self.hand_out(self.dispatch.assign())
 
     def route(self, delivery: Delivery, done: WorkDone) -> None:
         """Send a handler's outcome on: back along the path, or forward; ``none`` ends it."""
@@ -198,6 +197,63 @@ class ListenerActor(Shell):
             self.reply(delivery, done.payload, self.spec.name)
         elif done.kind == "forward":
             self.send_forward(delivery, done)
+
+    def fail(self, job: int, text: str, reason: str | None = None) -> None:
+        """Answer a job that ended without its handler's answer (it is not run again)."""
+        assert self.spec is not None
+        delivery, _ = self.jobs.pop(job)
+        self.reply(delivery, make_huh(text, reason=reason), self.spec.name)
+
+    # A listener's ``timeout`` bounds each handler call. An async call is
+    # cancelled and answered by whoever runs it; a call that cannot be
+    # stopped (a blocking one, on the multiprocess bases) gets its worker
+    # killed and replaced, and its caller told. One timer at a time
+    # (Thespian timers cannot be cancelled).
+
+    def watch(self) -> None:
+        """Make sure a timer will look at the running jobs, if the listener has a timeout."""
+        assert self.spec is not None
+        if self.spec.timeout > 0 and not self.watching:
+            self.watching = True
+            self.set_timer(min(self.spec.timeout, 1.0), "watch")
+
+    def on_wakeup(self, payload: Any) -> None:
+        if payload != "watch" or self.spec is None or self.dispatch is None:
+            return
+        self.watching = False
+        limit = self.spec.timeout + (TIMEOUT_GRACE if is_async_handler(self.spec.handler) else 0)
+        now = time.monotonic()
+        for slot in range(self.dispatch.slots):
+            overdue = [j for j in self.dispatch.held(slot) if now - self.jobs[j][1] >= limit]
+            if overdue:
+                self.stop_stuck(slot, overdue)
+        if self.dispatch.in_flight:
+            self.watch()
+
+    def stop_stuck(self, slot: int, overdue: list[int]) -> None:
+        """Answer the overdue jobs of ``slot``; a worker process is killed with all it holds."""
+        assert self.spec is not None and self.dispatch is not None
+        text = f"Handler {self.spec.name} did not answer within {self.spec.timeout:g} s"
+        for job in overdue:
+            self.dispatch.done(slot, job)
+            self.fail(job, text)
+        worker = self.workers[slot] if self.calls is None else None
+        if worker is not None and worker.pid and not worker.killed:
+            worker.killed = True
+            _kill(worker.pid)  # its exit brings a replacement (on_child_exited)
+            self.fail_lost(slot)
+        self.hand_out(self.dispatch.assign())
+
+    def fail_lost(self, slot: int) -> None:
+        """Fail every job ``slot``'s worker held: it is dead or being killed; it takes no more."""
+        assert self.spec is not None and self.dispatch is not None
+        text = f"Listener {self.spec.name}: its worker exited while handling this message"
+        for job in self.dispatch.lost(slot):
+            self.fail(job, text, reason="exited")
+
+    def _tags(self) -> set[str]:
+        assert self.spec is not None
+        return {cls.__name__ for cls in self.spec.payload_classes}
 
     def send_forward(self, delivery: Delivery, done: WorkDone) -> None:
         assert self.spec is not None
@@ -229,28 +285,25 @@ class ListenerActor(Shell):
         self.reply_huh(caller, f"Unknown listener: {answer.name}", self.spec.name)
 
     def on_child_exited(self, child: Address) -> None:
-        """Fail what the dead worker held, then replace it (unless we are exiting)."""
-        if self.spec is None:
-            return
-        index = next((i for i, s in enumerate(self.slots) if s.address == child), None)
-        if index is None:
-            return
-        job = self.slots[index].job
-        if self.exiting:
+        """Fail every job the dead worker held, then replace it (unless we are exiting)."""
+        slot = self._slot_of(child)
+        if self.spec is None or self.dispatch is None or slot < 0 or self.exiting:
             return
         self.counters["replaced"] += 1
-        log.warning("listener %s: worker %d exited; replacing it", self.spec.name, index)
-        self.slots[index] = _Slot(self.spawn(index))
-        if job is not None:  # the one job it held is the one it died on
-            text = f"Listener {self.spec.name}: its worker exited while handling this message"
-            self.reply(job[1], make_huh(text, reason="exited"), self.spec.name)
-        self.feed(self.slots[index])
+        log.warning("listener %s: worker %d exited holding %d jobs; replacing it",
+                    self.spec.name, slot, len(self.dispatch.held(slot)))
+        self.fail_lost(slot)
+        self.workers[slot] = _Worker(self.spawn(slot))
+        self.hand_out(self.dispatch.restored(slot))
 
     def on_exit(self) -> None:
         # Thespian tells children to exit; make sure a hung worker does not linger.
-        for slot in self.slots:
-            if slot.job is not None:
-                _kill(slot.pid)
+        if self.dispatch is not None:
+            for slot, worker in enumerate(self.workers):
+                if self.dispatch.held(slot):
+                    _kill(worker.pid)
+        if self.calls is not None:
+            self.calls.close()
 
 
 def _kill(pid: int) -> None:

@@ -159,6 +159,8 @@ class ListenerSpec:
     max_elements: int = 100_000
     inline: bool = False
     """Run the handler inside the listener actor, with no worker actors (in process only)."""
+    concurrency: int = 1
+    """Calls of the handler in flight at once per worker (in process: in the listener)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,7 @@ class Register:
     token: Any = None
     workers: int = 1
     reply_to: Address = None
+    concurrency: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +212,7 @@ class Resolved:
     payload_tags: tuple[str, ...] = ()
     peers: frozenset[str] | None = None
     workers: int = 1
+    concurrency: int = 1
 
 
 @dataclass(frozen=True, slots=True)

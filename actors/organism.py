@@ -34,7 +34,8 @@ RESERVED_PREFIX = "system."
 class ListenerDecl:
     """One ``<listener>`` of an organism file, imported and checked.
 
-    ``peers`` is None when the attribute is absent (the listener may send
+    ``concurrency`` is None when the attribute is absent (the handler's
+    default). ``peers`` is None when the attribute is absent (the listener may send
     anywhere) and ``()`` when it is present but empty (nowhere).
     ``requires`` holds the attributes of ``<requires>`` (placement
     capabilities); ``line`` is the line of the ``<listener>`` start tag (its
@@ -47,6 +48,7 @@ class ListenerDecl:
     payload_classes: tuple[type, ...]
     description: str
     workers: int
+    concurrency: int | None
     peers: tuple[str, ...] | None
     timeout: float
     requires: dict[str, str]
@@ -121,8 +123,18 @@ def _validate(root: Any, source: str) -> None:
     if schema.validate(root):
         return
     errors = cast("Iterable[etree._LogEntry]", schema.error_log)  # iterable; lxml-stubs omit it
-    lines = [f"{source}:{error.line}: {_explain(error.message)}" for error in errors]
+    names = {int(el.sourceline or 0): el.get("name") for el in root.iterchildren("listener")}
+    lines = [f"{source}:{error.line}: {_naming(names.get(error.line), error.message)}"
+             for error in errors]
     raise ConfigError("\n".join(lines))
+
+
+def _naming(name: str | None, message: str) -> str:
+    """The explained message, prefixed ``listener 'NAME': `` unless it names the listener already."""
+    explained = _explain(message)
+    if name and f"'{name}'" not in explained:
+        return f"listener '{name}': {explained}"
+    return explained
 
 
 _DUPLICATE = re.compile(r"Duplicate key-sequence \['(.*)'\] in unique identity-constraint")
@@ -164,6 +176,7 @@ def _listener(element: Any, source: str) -> ListenerDecl:
         payload_classes=classes,
         description=" ".join(element.findtext("description", "").split()),
         workers=int(element.get("workers", "1")),
+        concurrency=int(element.get("concurrency")) if element.get("concurrency") else None,
         peers=None if peers_text is None else tuple(peers_text.split()),
         timeout=float(element.get("timeout", "0")),
         requires={} if requires is None else {str(k): str(v) for k, v in requires.attrib.items()},

@@ -23,7 +23,8 @@ from thespian.actors import ActorSystem
 from . import _processes, _thespian_setup
 from ._boundary import decode_reply, outside_message
 from ._importable import check_importable
-from ._mailbox import Mailbox, open_mailbox
+from ._mailbox import InProcessMailbox, Mailbox, ReceiverMailbox
+from .calls import default_concurrency
 from .codec import is_xmlify
 from .errors import (
     AskTimeoutError,
@@ -147,13 +148,18 @@ class Runtime:
         caps = _thespian_setup.capabilities_for(
             self.base, self.admin_port, self.convention, self.capabilities
         )
-        # transientUnique: each Runtime its own system (Thespian's default shares one per process).
-        self.system = ActorSystem(
-            self.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
-        )
-        self.mailbox = open_mailbox(self.base, self.system)
+        if self.base == "simpleSystemBase":
+            self.mailbox = InProcessMailbox(caps, _thespian_setup.log_defs())
+            self.system = self.mailbox.local
+        else:
+            # transientUnique: each Runtime its own system (Thespian's default shares one
+            # per process).
+            self.system = ActorSystem(
+                self.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
+            )
+            self.mailbox = ReceiverMailbox(self.system)
         try:
-            self.registry = self.system.createActor(RegistryActor, globalName=GLOBAL_NAME)
+            self.registry = self.mailbox.create_actor(RegistryActor, globalName=GLOBAL_NAME)
             self._learn_session()
             for name, actor_class in SYSTEM_SERVICES:
                 self._start_service(name, actor_class)
@@ -207,13 +213,16 @@ class Runtime:
         peers: str | Iterable[str] | None = None,
         timeout: float = 0.0,
         requires: dict[str, Any] | None = None,
+        concurrency: int | None = None,
     ) -> None:
         """Declare listener ``name``: ``handler`` takes ``payload`` instances.
 
         Works before or after ``start``. ``payload`` may be one xmlify class or
-        several; ``workers`` actors run the handler in parallel; ``peers``
-        limits where the listener may send (None: anywhere); ``requires``
-        places its actors on a system offering those capabilities.
+        several; ``workers`` actors run the handler in parallel, each up to
+        ``concurrency`` calls at once (default: 16 for an ``async def``
+        handler, 1 for a plain function); ``peers`` limits where the listener
+        may send (None: anywhere); ``requires`` places its actors on a system
+        offering those capabilities.
         """
         if self.attached:
             raise ConfigError(
@@ -221,7 +230,8 @@ class Runtime:
                 " file of the served system"
             )
         classes = (payload,) if isinstance(payload, type) else tuple(payload)
-        spec = self._spec(name, handler, classes, description, workers, peers, timeout)
+        spec = self._spec(name, handler, classes, description, workers, peers, timeout,
+                          concurrency)
         with self._lock:
             if name in self.specs or any(name == s for s, _ in SYSTEM_SERVICES):
                 raise DuplicateListenerError(name)
@@ -246,6 +256,7 @@ class Runtime:
         workers: int,
         peers: str | Iterable[str] | None,
         timeout: float,
+        concurrency: int | None,
     ) -> ListenerSpec:
         if not name or name != name.strip() or " " in name:
             raise ConfigError(f"invalid listener name {name!r}: use a non-empty name without spaces")
@@ -255,6 +266,12 @@ class Runtime:
             raise ConfigError(f"listener {name!r} needs @xmlify payload classes, got {classes!r}")
         if workers < 1:
             raise ConfigError(f"listener {name!r} needs workers >= 1, got {workers}")
+        concurrency = default_concurrency(handler) if concurrency is None else concurrency
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ConfigError(
+                f"listener {name!r} needs concurrency to be an int >= 1 (calls in flight per"
+                f" worker), got {concurrency!r}"
+            )
         check_importable(handler, f"handler of listener {name!r}")
         for cls in classes:
             check_importable(cls, f"payload class of listener {name!r}")
@@ -265,7 +282,7 @@ class Runtime:
         return ListenerSpec(
             name, handler, classes, description, workers, peer_set, timeout, None,
             limits.max_bytes, limits.max_depth, limits.max_elements,
-            inline=self.base == "simpleSystemBase",
+            inline=self.base == "simpleSystemBase", concurrency=concurrency,
         )
 
     def _start_listener(self, spec: ListenerSpec) -> None:
@@ -280,7 +297,8 @@ class Runtime:
         mailbox.send(address, dataclasses.replace(spec, registry=self.registry))
         tags = tuple(cls.__name__ for cls in spec.payload_classes)
         self._register_address(
-            spec.name, address, spec.description, tags, spec.peers, spec.workers
+            spec.name, address, spec.description, tags, spec.peers, spec.workers,
+            spec.concurrency,
         )
 
     def _start_service(self, name: str, actor_class: type) -> None:
@@ -298,8 +316,11 @@ class Runtime:
         tags: tuple[str, ...],
         peers: frozenset[str] | None,
         workers: int = 1,
+        concurrency: int = 1,
     ) -> None:
-        message = Register(name, address, description, tags, peers, workers=workers)
+        message = Register(
+            name, address, description, tags, peers, workers=workers, concurrency=concurrency
+        )
         (answer,) = self._mailbox().gather([(self.registry, message)], 30.0)
         assert isinstance(answer, Registered)
         if answer.error:
@@ -426,6 +447,7 @@ class Runtime:
                 peers=listener.peers,
                 timeout=listener.timeout,
                 requires=listener.requires,
+                concurrency=listener.concurrency,
             )
         return runtime
 

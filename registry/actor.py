@@ -48,6 +48,7 @@ class RegistryActor(Shell):
                 message.payload_tags,
                 message.peers,
                 message.workers,
+                message.concurrency,
             )
             error = self.directory.add(entry)
             self.answer(message, sender, Registered(message.name, error, message.token))
@@ -70,4 +71,5 @@ class RegistryActor(Shell):
             entry.payload_tags,
             entry.peers,
             entry.workers,
+            entry.concurrency,
         )

@@ -23,6 +23,7 @@ class Entry:
     payload_tags: tuple[str, ...] = ()
     peers: frozenset[str] | None = None
     workers: int = 1
+    concurrency: int = 1
 
 
 class Directory:

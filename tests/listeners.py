@@ -209,3 +209,82 @@ class Exploding:
 
 def explode_on_encode(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
     return HandlerResponse.respond(Exploding())
+
+
+# -- for the concurrency tests ------------------------------------------------------
+
+
+@xmlify
+@dataclass
+class Nap:
+    """A call that waits ``ms`` milliseconds (awaiting, or blocking its thread), then answers.
+
+    With ``log_path``, the call appends ``+ index pid`` when it starts and
+    ``- index pid`` when it ends (one short append each, atomic across
+    processes), so a test can count the calls in flight at any moment.
+    """
+
+    index: int = 0
+    ms: int = 0
+    crash: bool = False
+    block_ms: int = 0
+    log_path: str = ""
+
+
+@xmlify
+@dataclass
+class Napped:
+    index: int = 0
+    pid: int = 0
+
+
+def _mark(payload: Nap, sign: str) -> None:
+    if payload.log_path:
+        with open(payload.log_path, "a", encoding="utf-8") as log:
+            log.write(f"{sign} {payload.index} {os.getpid()}\n")
+
+
+async def nap_async(payload: Nap, meta: HandlerMetadata) -> HandlerResponse:
+    """Awaits ``ms``; blocks the loop for ``block_ms`` first (what a handler must not do)."""
+    _mark(payload, "+")
+    try:
+        if payload.block_ms:
+            time.sleep(payload.block_ms / 1000)
+        await asyncio.sleep(payload.ms / 1000)
+        if payload.crash:
+            raise ValueError(f"nap {payload.index} failed")
+        return HandlerResponse.respond(Napped(payload.index, os.getpid()))
+    finally:
+        _mark(payload, "-")
+
+
+def nap_blocking(payload: Nap, meta: HandlerMetadata) -> HandlerResponse:
+    """Blocks its thread for ``ms`` (a blocking I/O library's call)."""
+    _mark(payload, "+")
+    try:
+        time.sleep(payload.ms / 1000)
+        if payload.crash:
+            raise ValueError(f"nap {payload.index} failed")
+        return HandlerResponse.respond(Napped(payload.index, os.getpid()))
+    finally:
+        _mark(payload, "-")
+
+
+def most_in_flight(log_path: str) -> int:
+    """The largest number of calls in flight at once, from a ``Nap`` log."""
+    level = peak = 0
+    with open(log_path, encoding="utf-8") as log:
+        for line in log:
+            level += 1 if line.startswith("+") else -1
+            peak = max(peak, level)
+    return peak
+
+
+def started(log_path: str) -> list[tuple[int, int]]:
+    """``(index, pid)`` of each call that started, in the order they started."""
+    try:
+        with open(log_path, encoding="utf-8") as log:
+            lines = [line.split() for line in log if line.startswith("+")]
+    except FileNotFoundError:
+        return []
+    return [(int(index), int(pid)) for _, index, pid in lines]

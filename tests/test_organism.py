@@ -58,11 +58,17 @@ def test_every_attribute_of_a_listener_is_loaded() -> None:
         "  </listener>",
     )
     assert listener.workers == 3
+    assert listener.concurrency is None
     assert listener.timeout == 2.5
     assert listener.peers == ("a", "b.c")
     assert listener.description == "Adds two integers"
     assert listener.requires == {"gpu": "true", "zone": "eu-1"}
     assert listener.line == 2
+
+
+def test_concurrency_is_loaded_when_given() -> None:
+    listener = only_listener(f'  <listener name="calculator.add" {ADD} concurrency="32"/>')
+    assert listener.concurrency == 32
 
 
 def test_optional_attributes_take_their_defaults() -> None:
@@ -130,6 +136,8 @@ def test_a_doctype_is_refused_by_the_hardened_parser() -> None:
         ('workers="two"', "attribute 'workers': 'two' is not a valid value"),
         ('timeout="-1"', "attribute 'timeout'"),
         ('colour="red"', "The attribute 'colour' is not allowed"),
+        ('concurrency="0"', "listener 'b': Element 'listener', attribute 'concurrency': '0'"),
+        ('concurrency="many"', "listener 'b': Element 'listener', attribute 'concurrency'"),
     ],
 )
 def test_a_schema_violation_names_file_line_and_attribute(attributes: str, expected: str) -> None:

@@ -36,20 +36,23 @@ __all__ = ["BufferService", "BufferRunActor", "RunBuffer", "default_window"]
 NAME = "system.buffer"
 
 
-def default_window(base: str, workers: int) -> int:
+def default_window(base: str, capacity: int) -> int:
     """Items in flight when ``max_in_flight`` is 0: never unbounded.
 
-    Measured here (2 cores): 1,000 sends at once to a worker on
-    multiprocQueueBase hung (and so did its shutdown), while a window of 8
+    ``capacity`` is the target's calls at once (workers x concurrency); the
+    window is a few times that, so every worker has its next jobs at hand
+    while its answers travel. Measured here (2 cores): 1,000 sends at once to a worker
+    on multiprocQueueBase hung (and so did its shutdown), while a window of 8
     took 0.2 s; it deadlocks once about 60 requests are outstanding. On
-    multiprocTCPBase a window of 8 took 0.5 s against 1.1 s unwindowed.
-    In process, the window only bounds the queue, so it can be wide.
+    multiprocTCPBase a window of 8 took 0.5 s against 1.1 s unwindowed; items
+    travel in batches, so a wide window costs few sends. In process, the
+    window only bounds the queue, so it can be wide.
     """
     if base == "simpleSystemBase":
-        return 256
+        return max(256, 2 * capacity)
     if base == "multiprocQueueBase":
-        return min(32, max(8, 2 * workers))
-    return max(8, 4 * workers)
+        return min(32, max(8, 2 * capacity))
+    return max(8, 4 * capacity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +126,12 @@ class BufferService(ServiceActor):
             self.refuse(delivery, start, f"Buffer {start.buffer_id} is already active")
             return
         origin = self.origin(delivery, start, found)
-        workers = self.worker_counts.get(start.target, 1)
+        capacity = self.capacities.get(start.target, 1)
         run = RunBuffer(
             buffer_id=start.buffer_id,
             items=tuple(items),
             target=found[start.target],
-            window=start.max_in_flight or default_window(self.init.base, workers),
+            window=start.max_in_flight or default_window(self.init.base, capacity),
             timeout=start.timeout or self.init.run_deadline,
             collect=start.collect,
             progress_to=respond(delivery, b"", self.name) if start.progress and start.collect

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..codec import Xml, XmlPayload, xmlify
+from ..handling import encode_payload
 from ..listener import BufferItemDelivery
 from ..messages import Address, Authority, Delivery, Hop
-from ..worker import encode_payload
 
 __all__ = [
     "BufferStart",

@@ -1,0 +1,221 @@
+"""Handler calls in flight: up to K at once, each answer collected the moment it is ready.
+
+A listener's ``concurrency`` K is how many calls of its handler one worker
+runs at once (in process: the listener itself). An ``async def`` handler runs
+as tasks on one long-lived event loop, so a client session or connection
+pool kept at module level survives between calls; a plain function with
+K > 1 runs in a pool of K threads (for blocking I/O libraries); a plain
+function with K = 1 runs on the actor's own thread, one call at a time.
+
+Whoever runs a ``Calls`` is woken through ``notify`` (from any thread) when
+an answer is ready, and then takes them with ``finished()``: a worker
+process wakes on a self-pipe it watches, the in-process system on a message
+posted to the listener. No Thespian here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextlib
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from .handling import Call, Handling
+from .messages import Address, Work, WorkDone
+
+__all__ = [
+    "Calls",
+    "LoopThread",
+    "Host",
+    "current_host",
+    "hosting",
+    "default_concurrency",
+    "is_async_handler",
+]
+
+DEFAULT_ASYNC_CONCURRENCY = 16
+"""Calls of an ``async def`` handler in flight per worker unless the listener says otherwise."""
+
+
+def is_async_handler(handler: Any) -> bool:
+    """Whether ``handler`` is an ``async def`` function (or an object whose call is one)."""
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - a callable object's own method
+    )
+
+
+def default_concurrency(handler: Any) -> int:
+    """16 for an ``async def`` handler, 1 for a plain function."""
+    return DEFAULT_ASYNC_CONCURRENCY if is_async_handler(handler) else 1
+
+
+class Host(Protocol):
+    """What the in-process system offers the listeners it runs: its loop, and a way in."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def post(self, address: Address, message: Any) -> None:
+        """Deliver ``message`` to the actor at ``address`` soon (from any thread)."""
+
+    def adopt(self, closeable: Calls) -> None:
+        """Close ``closeable`` when the system shuts down."""
+
+
+_hosting = threading.local()
+
+
+def current_host() -> Host | None:
+    """The in-process system running on this thread, if any."""
+    host: Host | None = getattr(_hosting, "host", None)
+    return host
+
+
+@contextlib.contextmanager
+def hosting(host: Host) -> Iterator[None]:
+    """Make ``host`` this thread's ``current_host()`` while the block runs."""
+    previous = current_host()
+    _hosting.host = host
+    try:
+        yield
+    finally:
+        _hosting.host = previous
+
+
+class LoopThread:
+    """An event loop running on a thread of its own, for the life of a worker process."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Cancel what still runs, stop the loop and close it."""
+        if self.loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop).result(timeout=5.0)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5.0)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+async def _cancel_all() -> None:
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class Calls:
+    """Up to ``capacity`` calls of one listener's handler in flight in this process.
+
+    Invariant: every started call yields exactly one ``WorkDone``, through
+    ``start`` (answered at once) or ``finished()`` (answered later), never both.
+    """
+
+    def __init__(
+        self,
+        handling: Handling,
+        capacity: int,
+        notify: Callable[[], None],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.handling = handling
+        self.capacity = capacity
+        self.is_async = is_async_handler(handling.spec.handler)
+        if self.is_async and loop is None:
+            raise ValueError("an async handler needs an event loop to run on")
+        self._loop = loop
+        self._notify = notify
+        self._done: collections.deque[WorkDone] = collections.deque()
+        self._signalled = False
+        self._running = 0
+        self._pool = (
+            concurrent.futures.ThreadPoolExecutor(capacity, thread_name_prefix=handling.name)
+            if not self.is_async and capacity > 1 else None
+        )
+
+    @property
+    def running(self) -> int:
+        """Calls started whose answer was not yet taken."""
+        return self._running
+
+    def start(self, work: Work) -> WorkDone | None:
+        """Start the call for ``work``; its answer now (refused payload, inline call) or None."""
+        call = self.handling.prepare(work)
+        if isinstance(call, WorkDone):
+            return call
+        if self.is_async:
+            assert self._loop is not None
+            self._running += 1
+            asyncio.run_coroutine_threadsafe(self._run_async(call), self._loop)
+            return None
+        if self._pool is not None:
+            self._running += 1
+            self._pool.submit(self._run_sync, call)
+            return None
+        return self._answer(call)
+
+    def finished(self) -> list[WorkDone]:
+        """The answers ready since the last call, in the order they finished."""
+        self._signalled = False
+        answers = []
+        while self._done:
+            answers.append(self._done.popleft())
+        self._running -= len(answers)
+        return answers
+
+    def close(self) -> None:
+        """Stop taking answers; threads still running are left to end on their own."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _answer(self, call: Call) -> WorkDone:
+        try:
+            result = self.handling.spec.handler(call.payload, call.meta)
+            if inspect.isawaitable(result):  # a plain function that returned a coroutine
+                result = asyncio.run(_awaited(result))
+        except Exception as exc:  # noqa: BLE001 - any handler failure goes back to its caller once
+            return self.handling.crashed(call.work, exc)
+        return self.handling.outcome(call.work, result)
+
+    def _run_sync(self, call: Call) -> None:
+        self._ready(self._answer(call))
+
+    async def _run_async(self, call: Call) -> None:
+        timeout = self.handling.spec.timeout or None
+        try:
+            task = asyncio.ensure_future(self.handling.spec.handler(call.payload, call.meta))
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if task not in done:  # the listener's timeout: cancel the call, answer its caller
+                task.cancel()
+                task.add_done_callback(_swallow)
+                answer = self.handling.too_slow(call.work)
+            else:
+                answer = self.handling.outcome(call.work, task.result())
+        except Exception as exc:  # noqa: BLE001 - any handler failure goes back to its caller once
+            answer = self.handling.crashed(call.work, exc)
+        self._ready(answer)
+
+    def _ready(self, answer: WorkDone) -> None:
+        """Called where the call ended (a pool thread, the loop): keep it, wake the owner once."""
+        self._done.append(answer)
+        if not self._signalled:
+            self._signalled = True
+            self._notify()
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _swallow(task: asyncio.Future[Any]) -> None:
+    """Retrieve a cancelled call's outcome, so asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()

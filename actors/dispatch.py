@@ -1,0 +1,129 @@
+"""The pure core of a listener: which job runs on which worker, which wait their turn.
+
+A listener has ``slots`` workers (one in process: the listener itself), each
+running up to ``capacity`` handler calls at once (the listener's
+``concurrency``). Jobs beyond that wait here in arrival order. The
+listener's actor feeds every arrival, answer and worker death to a
+``Dispatch`` and sends what it says; no Thespian here, so Hypothesis drives
+it directly.
+
+Invariants (tested as a state machine):
+
+- a job is held by at most one slot, and a slot holds at most ``capacity`` jobs;
+- waiting jobs are handed out in arrival order, and only while some live slot
+  has room (no job waits while a live slot has room);
+- each job ends exactly once: answered (``done``), or failed with its slot
+  (``lost``); an answer for a job its slot no longer holds is stale and ignored;
+- a lost slot takes nothing until it is ``restored`` (its replacement started).
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable
+
+__all__ = ["Dispatch", "Assignment"]
+
+Assignment = tuple[int, int]
+"""``(slot, job)``: hand ``job`` to the worker in ``slot`` now."""
+
+
+class Dispatch:
+    """Jobs held per slot, and the queue of jobs waiting for room."""
+
+    __slots__ = ("capacity", "_held", "_live", "_waiting")
+
+    def __init__(self, slots: int, capacity: int) -> None:
+        if slots < 1 or capacity < 1:
+            raise ValueError(f"a dispatch needs slots >= 1 and capacity >= 1 (got {slots}, {capacity})")
+        self.capacity = capacity
+        self._held: list[dict[int, None]] = [{} for _ in range(slots)]  # insertion-ordered sets
+        self._live = [True] * slots
+        self._waiting: collections.deque[int] = collections.deque()
+
+    # -- transitions ---------------------------------------------------------
+
+    def add(self, job: int) -> list[Assignment]:
+        """A new job arrives; returns what to hand out now (possibly this job)."""
+        self._waiting.append(job)
+        return self.assign()
+
+    def done(self, slot: int, job: int) -> bool:
+        """Slot ``slot`` answered ``job``; False (ignored) if it does not hold it."""
+        if job not in self._held[slot]:
+            return False
+        del self._held[slot][job]
+        return True
+
+    def lost(self, slot: int) -> list[int]:
+        """The worker in ``slot`` died: the jobs it held, in the order given; none is kept."""
+        jobs = list(self._held[slot])
+        self._held[slot].clear()
+        self._live[slot] = False
+        return jobs
+
+    def restored(self, slot: int) -> list[Assignment]:
+        """The replacement of a lost slot is started: it takes work again."""
+        self._live[slot] = True
+        return self.assign()
+
+    def assign(self) -> list[Assignment]:
+        """Hand waiting jobs to live slots with room, least loaded first, in arrival order."""
+        handed: list[Assignment] = []
+        while self._waiting:
+            slot = self._roomiest()
+            if slot is None:
+                break
+            job = self._waiting.popleft()
+            self._held[slot][job] = None
+            handed.append((slot, job))
+        return handed
+
+    def drop_waiting(self, jobs: Iterable[int]) -> list[int]:
+        """Take ``jobs`` out of the queue (e.g. their deadline passed); returns those found."""
+        wanted = set(jobs)
+        found = [job for job in self._waiting if job in wanted]
+        if found:
+            self._waiting = collections.deque(j for j in self._waiting if j not in wanted)
+        return found
+
+    def _roomiest(self) -> int | None:
+        best, room = None, 0
+        for slot, held in enumerate(self._held):
+            free = self.capacity - len(held)
+            if self._live[slot] and free > room:
+                best, room = slot, free
+        return best
+
+    # -- queries ----------------------------------------------------------
+
+    def held(self, slot: int) -> tuple[int, ...]:
+        """The jobs slot ``slot`` runs now, in the order they were handed to it."""
+        return tuple(self._held[slot])
+
+    def holder(self, job: int) -> int | None:
+        """The slot running ``job``, or None (waiting, or ended)."""
+        return next((slot for slot, held in enumerate(self._held) if job in held), None)
+
+    def live(self, slot: int) -> bool:
+        return self._live[slot]
+
+    @property
+    def slots(self) -> int:
+        return len(self._held)
+
+    @property
+    def waiting(self) -> tuple[int, ...]:
+        """Jobs waiting for room, oldest first."""
+        return tuple(self._waiting)
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs handed to a worker and not yet ended."""
+        return sum(len(held) for held in self._held)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Dispatch {self.in_flight} running on {self.slots} slots x {self.capacity},"
+            f" {len(self._waiting)} waiting>"
+        )

@@ -168,3 +168,13 @@ def test_a_bad_concurrency_is_a_config_error_naming_the_listener(bad: object) ->
     rt = Runtime()
     with pytest.raises(ConfigError, match=r"listener 'nap' needs concurrency to be an int >= 1"):
         rt.register("nap", L.nap_async, L.Nap, concurrency=bad)  # type: ignore[arg-type]
+
+
+def test_in_process_a_blocking_call_past_its_timeout_is_answered_at_the_timeout() -> None:
+    with Runtime() as rt:
+        rt.register("nap", L.nap_blocking, L.Nap, concurrency=2, timeout=0.3)
+        began = time.monotonic()
+        with pytest.raises(ListenerError, match=r"did not answer within 0.3 s"):
+            rt.ask("nap", L.Nap(0, ms=2000), timeout=WAIT)
+        assert time.monotonic() - began < 1.5  # answered at its timeout, not when it ends
+        assert rt.ask("nap", L.Nap(1, ms=10), timeout=WAIT).index == 1

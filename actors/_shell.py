@@ -133,9 +133,9 @@ class Shell(Actor):  # type: ignore[misc]
 
     def on_resolved(self, answer: Resolved) -> None:
         """The registry answered a ``Resolve``; the default caches the address."""
-        if answer.address is not None:
+        if answer.address is not None and answer.info is not None:
             self.addresses[answer.name] = answer.address
-            self.capacities[answer.name] = answer.workers * answer.concurrency
+            self.capacities[answer.name] = answer.info.capacity
 
     # Helpers.
     def stop(self) -> None:

@@ -25,13 +25,9 @@ from typing import Any
 
 from . import cli
 from ._thespian_setup import free_port
-from .deploy import (
-    describe,
-    is_listening,
-    parse_capability,
-    wait_for_leader,
-)
+from .deploy import is_listening, wait_for_leader
 from .errors import NoSystemError, PlacementError
+from .placement import describe, parse_capability
 
 __all__ = ["configure_serve", "run_serve", "configure_ask", "run_ask"]
 

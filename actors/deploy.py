@@ -6,9 +6,8 @@ it with ``--convention HOST:PORT`` and offer capabilities
 (``--capability gpu=true``). A listener whose organism entry says
 ``<requires gpu="true"/>`` is created on a system offering them.
 
-This module runs in the user's process (the Runtime's), except
-``meets_requirements``, which Thespian's admins call to decide where a
-``ListenerActor`` may live.
+This module runs in the user's process (the Runtime's); the pure rules of
+placement are in ``placement``.
 """
 
 from __future__ import annotations
@@ -23,14 +22,12 @@ from thespian.actors import ActorSystem, NoCompatibleSystemForActor
 
 from ._mailbox import Mailbox, ReceiverMailbox
 from .errors import NoSystemError, PlacementError
+from .placement import capability_flags, describe
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 __all__ = [
-    "meets_requirements",
-    "describe",
-    "parse_capability",
     "place",
     "wait_for_leader",
     "is_listening",
@@ -45,40 +42,6 @@ _RETRY = 0.2
 
 
 # -- placement ------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    """A capability value as it compares: booleans as ``true``/``false``, the rest as text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def meets_requirements(capabilities: Mapping[str, Any], requirements: Mapping[str, Any]) -> bool:
-    """Whether a system with ``capabilities`` may host an actor with ``requirements``.
-
-    Every required key must be offered with the same value, compared as text
-    (``True`` from Python and ``"true"`` from the command line are equal).
-    No requirements: any system. Thespian calls this (through
-    ``actorSystemCapabilityCheck``) in the admin process of each candidate.
-    """
-    return all(
-        key in capabilities and _text(capabilities[key]) == _text(value)
-        for key, value in requirements.items()
-    )
-
-
-def describe(capabilities: Mapping[str, Any]) -> str:
-    """``gpu=true host=worker-1``: capabilities as a user writes them."""
-    return " ".join(f"{key}={_text(value)}" for key, value in capabilities.items()) or "nothing"
-
-
-def parse_capability(text: str) -> tuple[str, str]:
-    """``KEY=VALUE`` from the command line; raises ``ValueError`` naming the text."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"a capability is KEY=VALUE, got {text!r}")
-    return key.strip(), value.strip()
 
 
 def place(
@@ -97,8 +60,7 @@ def place(
         except NoCompatibleSystemForActor:
             if time.monotonic() >= deadline:
                 raise PlacementError(
-                    name, describe(requires), wait,
-                    " ".join(f"--capability {k}={_text(v)}" for k, v in requires.items()),
+                    name, describe(requires), wait, capability_flags(requires)
                 ) from None
         time.sleep(_RETRY)  # waiting for a member to join the convention, not for an actor
 

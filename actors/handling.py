@@ -16,7 +16,7 @@ from .codec import validate
 from .errors import PayloadError
 from .handler import HandlerMetadata, HandlerResponse
 from .messages import ListenerSpec, Work, WorkDone
-from .parsing import ParseLimits, make_huh, parse, to_bytes
+from .parsing import make_huh, parse, to_bytes
 
 __all__ = ["Handling", "Call", "encode_payload"]
 
@@ -39,7 +39,7 @@ class Handling:
         self.classes: dict[str, Any] = {
             getattr(cls, "__xml_tag__", cls.__name__): cls for cls in spec.payload_classes
         }
-        self.limits = ParseLimits(spec.max_bytes, spec.max_depth, spec.max_elements)
+        self.limits = spec.limits
 
     def prepare(self, work: Work) -> Call | WorkDone:
         """The call for ``work``, or the ``<huh>`` answer when its payload is refused."""

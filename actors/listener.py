@@ -20,11 +20,12 @@ from typing import Any
 
 from ._shell import Shell, log
 from .calls import Calls, current_host, is_async_handler
-from .deploy import meets_requirements
 from .dispatch import Dispatch
 from .handling import Handling
 from .messages import (
     Address,
+    BufferItem,
+    CallsFinished,
     Delivery,
     ListenerSpec,
     PidsReply,
@@ -34,13 +35,15 @@ from .messages import (
     StatsRequest,
     Work,
     WorkDone,
+    WorkerInit,
     WorkerReady,
 )
 from .parsing import make_huh
+from .placement import meets_requirements
 from .routing import forward, is_huh_bytes, may_send, refusal_text
-from .worker import WorkerActor, WorkerInit
+from .worker import WorkerActor
 
-__all__ = ["ListenerActor", "BufferItemDelivery", "CallsFinished"]
+__all__ = ["ListenerActor"]
 
 TIMEOUT_GRACE = 1.0
 """Seconds past its ``timeout`` an async call may take before its worker counts as stuck.
@@ -57,23 +60,6 @@ class _Worker:
     address: Address
     pid: int = 0
     killed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CallsFinished:
-    """In process: calls of this listener ended on the event loop or a pool thread."""
-
-
-class BufferItemDelivery:
-    """Marker base for messages a listener converts to a ``Delivery`` on arrival.
-
-    Orchestration runs send such messages (``BufferItem``); the listener
-    calls ``as_delivery(target, sender_address)`` and handles the result
-    like any other delivery.
-    """
-
-    def as_delivery(self, target: str, origin: Address) -> Delivery:
-        raise NotImplementedError
 
 
 class ListenerActor(Shell):
@@ -107,7 +93,7 @@ class ListenerActor(Shell):
             self.early.append((message, sender))  # arrived before our spec: keep order
         elif isinstance(message, Delivery):
             self.accept(message.with_origin(sender))
-        elif isinstance(message, BufferItemDelivery):
+        elif isinstance(message, BufferItem):
             self.accept(message.as_delivery(self.spec.name, sender))
         elif isinstance(message, WorkDone):
             self.finish(self._slot_of(sender), message)

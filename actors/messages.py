@@ -1,4 +1,4 @@
-"""What crosses an actor boundary inside a running system.
+"""Every message that crosses an actor boundary inside a running system.
 
 Only bytes, strings and these frozen, slotted dataclasses travel between
 actors: the multiprocess bases pickle every message, and an lxml element
@@ -7,35 +7,47 @@ nothing here may hold one). Payloads travel as the UTF-8 bytes of one XML
 element; the receiving worker parses them once.
 
 Thespian addresses appear as opaque ``Address`` values: this module imports
-no ``thespian``. A request that the outside may send carries ``reply_to``:
-where its answer goes (the runtime's one receiver; see ``_mailbox``), None
-meaning the Thespian sender of the request.
+no ``thespian``, and nothing but the hardened parser's limits. A request that
+the outside may send carries ``reply_to``: where its answer goes (the
+runtime's one receiver; see ``_mailbox``), None meaning the Thespian sender.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .parsing import DEFAULT_LIMITS, ParseLimits
 
 __all__ = [
     "Address",
+    "Authority",
     "Hop",
     "Delivery",
+    "Batch",
+    "BufferItem",
     "Work",
     "WorkDone",
+    "WorkerInit",
+    "WorkerReady",
+    "CallsFinished",
+    "ListenerInfo",
     "ListenerSpec",
-    "Resolve",
-    "Resolved",
     "Register",
     "Registered",
+    "Resolve",
+    "Resolved",
     "StatsRequest",
     "StatsReply",
-    "WorkerReady",
     "PidsRequest",
     "PidsReply",
     "ServiceInit",
+    "RunOrigin",
+    "RunStart",
+    "BufferRunStart",
+    "SequenceRunStart",
+    "RunFinished",
+    "Expire",
 ]
 
 Address = Any
@@ -45,14 +57,16 @@ Authority = frozenset[str] | None
 """Where a requester may send: a set of listener names, or None for anywhere."""
 
 
+# -- payloads on their way ----------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One step of a call path: where a ``respond`` goes back to.
 
     ``token`` is echoed on the reply that returns to this hop, so the
     receiver can match it (an ask's request id, a Buffer item's index).
-    ``address`` None means "the Thespian sender of the message carrying it"
-    (an outside asker does not know its own address).
+    ``address`` None means "the Thespian sender of the message carrying it".
     """
 
     name: str
@@ -100,8 +114,8 @@ class Batch:
     """Several messages for one actor in one transport send; the receiver handles them in order.
 
     Each transport send costs far more than handling a small message
-    (measured: about 0.3 ms per send on multiprocTCPBase), so a Buffer run
-    sends its items, and a listener its replies, in batches.
+    (measured: about 0.3 ms per send on multiprocTCPBase), so runs send their
+    items, listeners their jobs and replies, and workers their answers in batches.
     """
 
     messages: tuple[Any, ...]
@@ -111,8 +125,83 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class BufferItem:
+    """What a Buffer run sends its target: one item, with its run id and index.
+
+    The target's handler never sees it, only ``payload``. The reply comes
+    back to the run carrying ``index`` as its token, so no thread string has
+    to be parsed to find it. Exported from ``actors.primitives``.
+    """
+
+    buffer_id: str
+    index: int
+    payload: bytes
+    thread_id: str = ""
+    authority: Authority = None
+    principal: str = ""
+
+    def __repr__(self) -> str:
+        return f"BufferItem({self.buffer_id}[{self.index}])"
+
+    def as_delivery(self, target: str, origin: Address) -> Delivery:
+        """The delivery the target's listener handles; its answer returns to ``origin``."""
+        return Delivery(
+            target=target,
+            sender="system.buffer",
+            thread_id=self.thread_id or self.buffer_id,
+            payload=self.payload,
+            path=(Hop("system.buffer", origin, self.index),),
+            authority=self.authority,
+            principal=self.principal,
+        )
+
+
+# -- a listener and its workers ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerInfo:
+    """What the system knows of a listener by name: the registry's entry, the services' view."""
+
+    name: str
+    description: str = ""
+    payload_tags: tuple[str, ...] = ()
+    peers: frozenset[str] | None = None
+    workers: int = 1
+    concurrency: int = 1
+    """Calls of the handler in flight at once per worker (in process: in the listener)."""
+
+    @property
+    def capacity(self) -> int:
+        """Calls the listener runs at once: ``workers x concurrency``."""
+        return self.workers * self.concurrency
+
+    def info(self) -> ListenerInfo:
+        """Just the ``ListenerInfo`` part (what the registry keeps of a ``ListenerSpec``)."""
+        names = [f.name for f in fields(ListenerInfo)]
+        return ListenerInfo(**{name: getattr(self, name) for name in names})
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerSpec(ListenerInfo):
+    """A listener's info plus what its actors need to run it, sent once when they start.
+
+    Handlers and payload classes travel by reference (pickle stores their
+    module and qualified name), so they must be importable module-level names.
+    """
+
+    handler: Any = None
+    payload_classes: tuple[type, ...] = ()
+    timeout: float = 0.0
+    limits: ParseLimits = DEFAULT_LIMITS
+    inline: bool = False
+    """Run the handler inside the listener actor, with no worker actors (in process only)."""
+    registry: Address = None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Work:
-    """A supervisor hands one delivery to one of its workers."""
+    """A listener hands one delivery to one of its workers."""
 
     job_id: int
     delivery: Delivery
@@ -139,43 +228,37 @@ class WorkDone:
 
 
 @dataclass(frozen=True, slots=True)
-class ListenerSpec:
-    """Everything a listener's actors need, sent once when they start.
+class WorkerInit:
+    """Sent once to a new worker: its listener's spec and its slot number."""
 
-    Handlers and payload classes travel by reference (pickle stores their
-    module and qualified name), so they must be importable module-level names.
-    """
+    spec: ListenerSpec
+    slot: int
 
-    name: str
-    handler: Any
-    payload_classes: tuple[type, ...]
-    description: str = ""
-    workers: int = 1
-    peers: frozenset[str] | None = None
-    timeout: float = 0.0
-    registry: Address = None
-    max_bytes: int = 1_000_000
-    max_depth: int = 100
-    max_elements: int = 100_000
-    inline: bool = False
-    """Run the handler inside the listener actor, with no worker actors (in process only)."""
-    concurrency: int = 1
-    """Calls of the handler in flight at once per worker (in process: in the listener)."""
+
+@dataclass(frozen=True, slots=True)
+class WorkerReady:
+    """A worker reports that it started, and in which process."""
+
+    slot: int
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallsFinished:
+    """In process: calls of a listener ended on the event loop or a pool thread."""
+
+
+# -- the registry, statistics, processes --------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Register:
     """Ask the registry to record a listener; answered by ``Registered``."""
 
-    name: str
+    info: ListenerInfo
     address: Address
-    description: str = ""
-    payload_tags: tuple[str, ...] = ()
-    peers: frozenset[str] | None = None
     token: Any = None
-    workers: int = 1
     reply_to: Address = None
-    concurrency: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,17 +285,13 @@ class Resolve:
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """The registry's answer to ``Resolve``: ``address`` is None for an unknown name."""
+    """The registry's answer to ``Resolve``: ``address`` and ``info`` are None for an unknown name."""
 
     name: str
     address: Address
+    info: ListenerInfo | None = None
     pending: Any = None
     token: Any = None
-    description: str = ""
-    payload_tags: tuple[str, ...] = ()
-    peers: frozenset[str] | None = None
-    workers: int = 1
-    concurrency: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,14 +311,6 @@ class StatsReply:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkerReady:
-    """A worker reports that it started, and in which process."""
-
-    slot: int
-    pid: int
-
-
-@dataclass(frozen=True, slots=True)
 class PidsRequest:
     """Ask an actor which processes it and its children run in."""
 
@@ -256,6 +327,9 @@ class PidsReply:
     token: Any = None
 
 
+# -- orchestration runs -----------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceInit:
     """Sent once to a new system listener (``system.buffer``, ``system.sequence``)."""
@@ -265,3 +339,64 @@ class ServiceInit:
     base: str
     run_deadline: float
     limits: ParseLimits = DEFAULT_LIMITS
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrigin:
+    """Whom a run works for: its thread, the requester's peers and name, where its answer goes.
+
+    ``answer`` is the address and template of the terminal message, or None
+    when nobody waits for one (fire and forget).
+    """
+
+    thread_id: str
+    authority: Authority
+    principal: str
+    answer: tuple[Address, Delivery] | None
+
+    def answer_with(self, payload: bytes) -> tuple[Address, Delivery] | None:
+        """The terminal message carrying ``payload``: where it goes and what it is."""
+        if self.answer is None:
+            return None
+        address, template = self.answer
+        return address, replace(template, payload=payload)
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """Sent once by a service to the new child actor of one run: what both kinds of run share."""
+
+    run_id: str
+    timeout: float
+    origin: RunOrigin
+
+
+@dataclass(frozen=True, slots=True)
+class BufferRunStart(RunStart):
+    """A Buffer run: its items (wire bytes), target, window, and whom progress goes to."""
+
+    items: tuple[bytes, ...] = ()
+    target: Address = None
+    window: int = 1
+    progress_to: tuple[Address, Delivery] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceRunStart(RunStart):
+    """A Sequence run: its steps, their addresses, and the first step's input."""
+
+    steps: tuple[str, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """From a run to its service: its terminal message is sent; it exits next."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expire:
+    """From a service to its run: your deadline has passed."""

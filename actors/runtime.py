@@ -37,6 +37,7 @@ from .messages import (
     Address,
     Delivery,
     Hop,
+    ListenerInfo,
     ListenerSpec,
     PidsReply,
     PidsRequest,
@@ -278,11 +279,12 @@ class Runtime:
         peer_set = frozenset(peers.split() if isinstance(peers, str) else peers) if (
             peers is not None
         ) else None
-        limits = self.limits
         return ListenerSpec(
-            name, handler, classes, description, workers, peer_set, timeout, None,
-            limits.max_bytes, limits.max_depth, limits.max_elements,
-            inline=self.base == "simpleSystemBase", concurrency=concurrency,
+            name=name, description=description,
+            payload_tags=tuple(getattr(c, "__xml_tag__", c.__name__) for c in classes),
+            peers=peer_set, workers=workers, concurrency=concurrency,
+            handler=handler, payload_classes=classes, timeout=timeout, limits=self.limits,
+            inline=self.base == "simpleSystemBase",
         )
 
     def _start_listener(self, spec: ListenerSpec) -> None:
@@ -295,37 +297,21 @@ class Runtime:
         else:
             address = mailbox.create_actor(ListenerActor)
         mailbox.send(address, dataclasses.replace(spec, registry=self.registry))
-        tags = tuple(cls.__name__ for cls in spec.payload_classes)
-        self._register_address(
-            spec.name, address, spec.description, tags, spec.peers, spec.workers,
-            spec.concurrency,
-        )
+        self._register_address(spec.info(), address)
 
     def _start_service(self, name: str, actor_class: type) -> None:
         init = ServiceInit(name, self.registry, self.base, self.run_deadline, self.limits)
         mailbox = self._mailbox()
         address = mailbox.create_actor(actor_class)
         mailbox.send(address, init)
-        self._register_address(name, address, f"system listener {name}", (), None)
+        self._register_address(ListenerInfo(name, f"system listener {name}"), address)
 
-    def _register_address(
-        self,
-        name: str,
-        address: Address,
-        description: str,
-        tags: tuple[str, ...],
-        peers: frozenset[str] | None,
-        workers: int = 1,
-        concurrency: int = 1,
-    ) -> None:
-        message = Register(
-            name, address, description, tags, peers, workers=workers, concurrency=concurrency
-        )
-        (answer,) = self._mailbox().gather([(self.registry, message)], 30.0)
+    def _register_address(self, info: ListenerInfo, address: Address) -> None:
+        (answer,) = self._mailbox().gather([(self.registry, Register(info, address))], 30.0)
         assert isinstance(answer, Registered)
         if answer.error:
-            raise DuplicateListenerError(name)
-        self.addresses[name] = address
+            raise DuplicateListenerError(info.name)
+        self.addresses[info.name] = address
 
     # -- talking ----------------------------------------------------------
 

@@ -15,23 +15,14 @@ pipe while calls are in flight, and Thespian calls back with a
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from ._shell import Shell
 from .calls import Calls, LoopThread, is_async_handler
 from .handling import Handling
-from .messages import Address, ListenerSpec, Work, WorkDone, WorkerReady
+from .messages import Address, Work, WorkDone, WorkerInit, WorkerReady
 
-__all__ = ["WorkerActor", "WorkerInit"]
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerInit:
-    """Sent once to a new worker: its listener's spec and its slot number."""
-
-    spec: ListenerSpec
-    slot: int
+__all__ = ["WorkerActor"]
 
 
 class WorkerActor(Shell):

@@ -41,17 +41,8 @@ class RegistryActor(Shell):
         if isinstance(message, Resolve):
             self.answer(message, sender, self.resolution(message))
         elif isinstance(message, Register):
-            entry = Entry(
-                message.name,
-                message.address,
-                message.description,
-                message.payload_tags,
-                message.peers,
-                message.workers,
-                message.concurrency,
-            )
-            error = self.directory.add(entry)
-            self.answer(message, sender, Registered(message.name, error, message.token))
+            error = self.directory.add(Entry(message.info, message.address))
+            self.answer(message, sender, Registered(message.info.name, error, message.token))
         elif isinstance(message, StatsRequest):
             counters = (("listeners", len(self.directory)),)
             self.answer(message, sender, StatsReply(counters, message.token))
@@ -61,15 +52,5 @@ class RegistryActor(Shell):
     def resolution(self, question: Resolve) -> Resolved:
         entry = self.directory.get(question.name)
         if entry is None:
-            return Resolved(question.name, None, question.pending, question.token)
-        return Resolved(
-            entry.name,
-            entry.address,
-            question.pending,
-            question.token,
-            entry.description,
-            entry.payload_tags,
-            entry.peers,
-            entry.workers,
-            entry.concurrency,
-        )
+            return Resolved(question.name, None, None, question.pending, question.token)
+        return Resolved(entry.name, entry.address, entry.info, question.pending, question.token)

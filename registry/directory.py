@@ -10,20 +10,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from actors.messages import ListenerInfo
+
 __all__ = ["Entry", "Directory"]
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """What the directory knows of one listener."""
+    """What the directory knows of one listener: its info and its address."""
 
-    name: str
+    info: ListenerInfo
     address: Any
-    description: str = ""
-    payload_tags: tuple[str, ...] = ()
-    peers: frozenset[str] | None = None
-    workers: int = 1
-    concurrency: int = 1
+
+    @property
+    def name(self) -> str:
+        return self.info.name
 
 
 class Directory:

@@ -10,30 +10,21 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ..codec import Xml
 from ..errors import PayloadError
-from ..messages import Address, Batch, Delivery
+from ..messages import Address, Batch, BufferItem, BufferRunStart, Delivery
 from ..parsing import parse_items, to_bytes
 from ..routing import may_send, respond
 from .buffer_run import BufferRun
-from .payloads import (
-    BufferComplete,
-    BufferDispatched,
-    BufferError,
-    BufferItem,
-    BufferProgress,
-    BufferStart,
-)
+from .payloads import BufferComplete, BufferDispatched, BufferError, BufferProgress, BufferStart
 from .replies import reply_outcome
 from .run_actor import RunActor
-from .service import RunOrigin, ServiceActor, timeout_error
+from .service import ServiceActor, timeout_error
 
-__all__ = ["BufferService", "BufferRunActor", "RunBuffer", "default_window"]
-
-NAME = "system.buffer"
+__all__ = ["BufferService", "BufferRunActor", "default_window"]
 
 
 def default_window(base: str, capacity: int) -> int:
@@ -53,24 +44,6 @@ def default_window(base: str, capacity: int) -> int:
     if base == "multiprocQueueBase":
         return min(32, max(8, 2 * capacity))
     return max(8, 4 * capacity)
-
-
-@dataclass(frozen=True, slots=True)
-class RunBuffer:
-    """Everything one run needs, sent once to its new child actor."""
-
-    buffer_id: str
-    items: tuple[bytes, ...]
-    target: Address
-    window: int
-    timeout: float
-    collect: bool
-    progress_to: tuple[Address, Delivery] | None  # the requester, when it asked for progress
-    origin: RunOrigin
-
-    @property
-    def run_id(self) -> str:
-        return self.buffer_id
 
 
 class BufferService(ServiceActor):
@@ -127,21 +100,18 @@ class BufferService(ServiceActor):
             return
         origin = self.origin(delivery, start, found)
         capacity = self.capacities.get(start.target, 1)
-        run = RunBuffer(
-            buffer_id=start.buffer_id,
+        run = BufferRunStart(
+            run_id=start.buffer_id,
+            timeout=start.timeout or self.init.run_deadline,
+            origin=origin if start.collect else replace(origin, answer=None),
             items=tuple(items),
             target=found[start.target],
             window=start.max_in_flight or default_window(self.init.base, capacity),
-            timeout=start.timeout or self.init.run_deadline,
-            collect=start.collect,
             progress_to=respond(delivery, b"", self.name) if start.progress and start.collect
             else None,
-            origin=origin if start.collect else replace(origin, answer=None),
         )
         lost = BufferError(start.buffer_id, "Buffer run ended without a result").to_bytes()
-        self.spawn_run(
-            start.buffer_id, BufferRunActor, run, run.timeout, run.origin.answer_with(lost)
-        )
+        self.spawn_run(BufferRunActor, run, run.origin.answer_with(lost))
         if not start.collect:
             dispatched = BufferDispatched(start.buffer_id, len(items))
             self.reply(delivery, dispatched.to_bytes(), self.name)
@@ -157,8 +127,8 @@ class BufferRunActor(RunActor):
     """One Buffer run: owns its ``BufferRun`` core; exits after its terminal message."""
 
     batched_kinds = (BufferItem,)
-    start_class = RunBuffer
-    run: RunBuffer
+    start_class = BufferRunStart
+    run: BufferRunStart
     core: BufferRun | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -166,10 +136,10 @@ class BufferRunActor(RunActor):
         self.progress_step = 1
         self.progress_sent = 0
 
-    def begin(self, run: RunBuffer) -> None:
+    def begin(self, run: BufferRunStart) -> None:
         self.run = run
         self.core = BufferRun(
-            run.buffer_id, len(run.items), window=run.window, timeout=run.timeout,
+            run.run_id, len(run.items), window=run.window, timeout=run.timeout,
             clock=time.monotonic,
         )
         self.progress_step = max(1, len(run.items) // 20)
@@ -183,7 +153,7 @@ class BufferRunActor(RunActor):
         # low-water mark would batch more, but hung items could then hold back
         # the rest of the run until its deadline.)
         items = [
-            BufferItem(run.buffer_id, index, run.items[index], run.origin.thread_id,
+            BufferItem(run.run_id, index, run.items[index], run.origin.thread_id,
                        run.origin.authority, run.origin.principal)
             for index in core.take_dispatches()
         ]
@@ -206,7 +176,7 @@ class BufferRunActor(RunActor):
             return
         if done - self.progress_sent >= self.progress_step:
             self.progress_sent = done
-            update = BufferProgress(self.run.buffer_id, done, self.core.total).to_bytes()
+            update = BufferProgress(self.run.run_id, done, self.core.total).to_bytes()
             address, template = self.run.progress_to
             self.send(address, replace(template, payload=update))
 

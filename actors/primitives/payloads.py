@@ -14,8 +14,7 @@ from typing import Any
 
 from ..codec import Xml, XmlPayload, xmlify
 from ..handling import encode_payload
-from ..listener import BufferItemDelivery
-from ..messages import Address, Authority, Delivery, Hop
+from ..messages import BufferItem
 
 __all__ = [
     "BufferStart",
@@ -100,37 +99,6 @@ class BufferProgress(XmlPayload):
     buffer_id: str = ""
     done: int = 0
     total: int = 0
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class BufferItem(BufferItemDelivery):
-    """What a run sends its target's actor: one item, with its run id and index.
-
-    Picklable; the target's handler never sees it, only ``payload``. The
-    reply comes back to the run carrying ``index`` as its token, so no
-    thread string has to be parsed to find it.
-    """
-
-    buffer_id: str
-    index: int
-    payload: bytes
-    thread_id: str = ""
-    authority: Authority = None
-    principal: str = ""
-
-    def __repr__(self) -> str:
-        return f"BufferItem({self.buffer_id}[{self.index}])"
-
-    def as_delivery(self, target: str, origin: Address) -> Delivery:
-        return Delivery(
-            target=target,
-            sender="system.buffer",
-            thread_id=self.thread_id or self.buffer_id,
-            payload=self.payload,
-            path=(Hop("system.buffer", origin, self.index),),
-            authority=self.authority,
-            principal=self.principal,
-        )
 
 
 @xmlify

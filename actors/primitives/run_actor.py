@@ -13,9 +13,8 @@ import time
 from typing import Any
 
 from .._shell import Shell
-from ..messages import Address, Delivery
+from ..messages import Address, Delivery, Expire, RunFinished, RunStart
 from .replies import is_progress
-from .service import Expire, RunFinished
 
 __all__ = ["RunActor"]
 
@@ -23,12 +22,11 @@ __all__ = ["RunActor"]
 class RunActor(Shell):
     """Base of ``BufferRunActor`` and ``SequenceRunActor``.
 
-    A subclass sets ``start_class`` (the picklable start message, with
-    ``run_id`` and ``origin``) and defines ``begin``,
-    ``on_reply`` and ``terminal``; ``self.core`` is its pure core.
+    A subclass sets ``start_class`` (its kind of ``RunStart``) and defines
+    ``begin``, ``on_reply`` and ``terminal``; ``self.core`` is its pure core.
     """
 
-    start_class: type = object
+    start_class: type[RunStart] = RunStart
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,39 +10,22 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from ..codec import Xml
 from ..errors import PayloadError
-from ..messages import Address, Delivery, Hop
+from ..messages import Address, Delivery, Hop, SequenceRunStart
 from ..parsing import parse, to_bytes
 from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .replies import reply_outcome
 from .run_actor import RunActor
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
-from .service import RunOrigin, ServiceActor, timeout_error
+from .service import ServiceActor, timeout_error
 
-__all__ = ["SequenceService", "SequenceRunActor", "RunSequence"]
+__all__ = ["SequenceService", "SequenceRunActor"]
 
 NAME = "system.sequence"
-
-
-@dataclass(frozen=True, slots=True)
-class RunSequence:
-    """Everything one run needs, sent once to its new child actor."""
-
-    sequence_id: str
-    steps: tuple[str, ...]
-    addresses: tuple[Address, ...]
-    payload: bytes
-    timeout: float
-    origin: RunOrigin
-
-    @property
-    def run_id(self) -> str:
-        return self.sequence_id
 
 
 class SequenceService(ServiceActor):
@@ -110,30 +93,29 @@ class SequenceService(ServiceActor):
         if start.sequence_id in self.active:  # admitted twice while names were resolved
             self.refuse(delivery, start, f"Sequence {start.sequence_id} is already active")
             return
-        run = RunSequence(
-            sequence_id=start.sequence_id,
+        run = SequenceRunStart(
+            run_id=start.sequence_id,
+            timeout=start.timeout or self.init.run_deadline,
+            origin=self.origin(delivery, start, found),
             steps=tuple(steps),
             addresses=tuple(found[step] for step in steps),
             payload=payload,
-            timeout=start.timeout or self.init.run_deadline,
-            origin=self.origin(delivery, start, found),
         )
         lost = SequenceError(start.sequence_id, "", 0, "Sequence run ended without a result")
-        self.spawn_run(start.sequence_id, SequenceRunActor, run, run.timeout,
-                       run.origin.answer_with(lost.to_bytes()))
+        self.spawn_run(SequenceRunActor, run, run.origin.answer_with(lost.to_bytes()))
 
 
 class SequenceRunActor(RunActor):
     """One Sequence run: owns its ``SequenceRun`` core; exits after its terminal message."""
 
-    start_class = RunSequence
-    run: RunSequence
+    start_class = SequenceRunStart
+    run: SequenceRunStart
     core: SequenceRun | None
 
-    def begin(self, run: RunSequence) -> None:
+    def begin(self, run: SequenceRunStart) -> None:
         self.run = run
         self.core = SequenceRun(
-            run.sequence_id, run.steps, run.payload, timeout=run.timeout, clock=time.monotonic
+            run.run_id, run.steps, run.payload, timeout=run.timeout, clock=time.monotonic
         )
         self.send_step(0, run.payload)
 

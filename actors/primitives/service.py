@@ -13,19 +13,21 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
 from .._shell import Shell, log
 from ..errors import PayloadError
-from ..listener import BufferItemDelivery
 from ..messages import (
     Address,
-    Authority,
+    BufferItem,
     Delivery,
+    Expire,
     PidsReply,
     PidsRequest,
     Resolved,
+    RunFinished,
+    RunOrigin,
+    RunStart,
     ServiceInit,
     StatsReply,
     StatsRequest,
@@ -33,9 +35,7 @@ from ..messages import (
 from ..parsing import parse
 from ..routing import respond
 
-__all__ = [
-    "ServiceActor", "Pending", "Expire", "RunFinished", "RunOrigin", "terminal_route", "timeout_error"
-]
+__all__ = ["ServiceActor", "Pending", "terminal_route", "timeout_error"]
 
 Continuation = Callable[[dict[str, Address]], None]
 Failure = Callable[[str], None]
@@ -66,39 +66,6 @@ def timeout_error(timeout: float) -> str:
     if math.isfinite(timeout) and timeout >= 0:
         return ""
     return f"timeout must be a finite number of seconds >= 0 (0: the default), got {timeout!r}"
-
-
-@dataclass(frozen=True, slots=True)
-class RunFinished:
-    """From a run to its service: its terminal message is sent; it exits next."""
-
-    run_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Expire:
-    """From a service to its run: your deadline has passed."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunOrigin:
-    """Whom a run works for: its thread, the requester's peers and name, where its answer goes.
-
-    ``answer`` is the address and template of the terminal message, or None
-    when nobody waits for one (fire and forget).
-    """
-
-    thread_id: str
-    authority: Authority
-    principal: str
-    answer: tuple[Address, Delivery] | None
-
-    def answer_with(self, payload: bytes) -> tuple[Address, Delivery] | None:
-        """The terminal message carrying ``payload``: where it goes and what it is."""
-        if self.answer is None:
-            return None
-        address, template = self.answer
-        return address, replace(template, payload=payload)
 
 
 def terminal_route(
@@ -154,7 +121,7 @@ class ServiceActor(Shell):
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Delivery):
             self.accept(message.with_origin(sender))
-        elif isinstance(message, BufferItemDelivery):
+        elif isinstance(message, BufferItem):
             self.accept(message.as_delivery(self.name, sender))
         elif isinstance(message, RunFinished):
             self.fallbacks.pop(message.run_id, None)
@@ -227,12 +194,7 @@ class ServiceActor(Shell):
         )
 
     def spawn_run(
-        self,
-        run_id: str,
-        actor_class: type,
-        start_message: Any,
-        timeout: float,
-        fallback: tuple[Address, Delivery] | None,
+        self, actor_class: type, start: RunStart, fallback: tuple[Address, Delivery] | None
     ) -> None:
         """Start a run's child actor; its deadline is kept here, not in a timer of its own.
 
@@ -241,11 +203,11 @@ class ServiceActor(Shell):
         every run answers once, whatever happens to it.
         """
         child = self.createActor(actor_class)
-        self.send(child, start_message)
-        self.active[run_id] = child
+        self.send(child, start)
+        self.active[start.run_id] = child
         if fallback is not None:
-            self.fallbacks[run_id] = fallback
-        self.deadlines[run_id] = time.monotonic() + timeout
+            self.fallbacks[start.run_id] = fallback
+        self.deadlines[start.run_id] = time.monotonic() + start.timeout
         self.counters["started"] += 1
         self.arm_tick()
 

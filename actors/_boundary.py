@@ -15,6 +15,7 @@ from lxml import etree
 from .codec import is_xmlify, payload_classes_for
 from .envelope import Envelope, looks_like_envelope
 from .errors import ListenerError
+from .huh import error_text, is_huh
 from .parsing import parse, to_bytes
 
 __all__ = ["outside_message", "encode_request", "decode_reply"]
@@ -55,9 +56,9 @@ def decode_reply(payload: bytes, target: str, prefer_modules: tuple[str, ...] = 
     When several classes share the reply's tag, the first one defined in
     ``prefer_modules`` wins, else the one decorated last.
     """
+    if is_huh(payload):
+        raise ListenerError(error_text(payload), target)
     element = parse(payload)
-    if element.tag == "huh":
-        raise ListenerError(element.text or "", target)
     classes = payload_classes_for(str(element.tag))
     if not classes:
         return element

@@ -21,8 +21,8 @@ from thespian.actors import (
     WatchMessage,
 )
 
+from .huh import make_huh
 from .messages import Address, Batch, Delivery, Resolve, Resolved
-from .parsing import make_huh
 from .routing import respond
 
 __all__ = ["Shell", "log"]

@@ -15,8 +15,9 @@ from lxml import etree
 from .codec import validate
 from .errors import PayloadError
 from .handler import HandlerMetadata, HandlerResponse
+from .huh import make_huh
 from .messages import ListenerSpec, Work, WorkDone
-from .parsing import make_huh, parse, to_bytes
+from .parsing import parse, to_bytes
 
 __all__ = ["Handling", "Call", "encode_payload"]
 

@@ -22,6 +22,7 @@ from ._shell import Shell, log
 from .calls import Calls, current_host, is_async_handler
 from .dispatch import Dispatch
 from .handling import Handling
+from .huh import is_huh, make_huh
 from .messages import (
     Address,
     BufferItem,
@@ -38,9 +39,8 @@ from .messages import (
     WorkerInit,
     WorkerReady,
 )
-from .parsing import make_huh
 from .placement import meets_requirements
-from .routing import forward, is_huh_bytes, may_send, refusal_text
+from .routing import forward, may_send, refusal_text
 from .worker import WorkerActor
 
 __all__ = ["ListenerActor"]
@@ -139,7 +139,7 @@ class ListenerActor(Shell):
     def accept(self, delivery: Delivery) -> None:
         """Queue a delivery as a job and hand out what fits; pass a ``<huh>`` reply up instead."""
         assert self.spec is not None and self.dispatch is not None
-        if is_huh_bytes(delivery.payload) and "huh" not in self._tags():
+        if is_huh(delivery.payload) and "huh" not in self._tags():
             # An error coming back from a listener we called: it goes on to our caller.
             self.reply(delivery, delivery.payload, self.spec.name)
             return

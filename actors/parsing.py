@@ -32,8 +32,6 @@ __all__ = [
     "ParseLimits",
     "RefusingResolver",
     "invalid_char_at",
-    "is_huh",
-    "make_huh",
     "new_parser",
     "parse",
     "parse_items",
@@ -175,20 +173,6 @@ def invalid_char_at(text: str) -> int:
     """Index of the first character XML 1.0 cannot carry (NUL, controls, lone surrogates), or -1."""
     found = _NOT_XML_CHAR.search(text)
     return found.start() if found else -1
-
-
-def make_huh(text: str, reason: str | None = None) -> bytes:
-    """``<huh>text</huh>`` (optionally ``reason="..."``) as bytes; never raises on odd text."""
-    huh = etree.Element("huh")
-    if reason is not None:
-        huh.set("reason", xml_safe(reason))
-    huh.text = xml_safe(text)
-    return to_bytes(huh)
-
-
-def is_huh(el: etree._Element) -> bool:
-    """True for a ``<huh>`` error element."""
-    return el.tag == "huh"
 
 
 def _as_bytes(data: str | bytes) -> bytes:

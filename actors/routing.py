@@ -12,21 +12,11 @@ from __future__ import annotations
 from .messages import Address, Authority, Delivery, Hop
 
 __all__ = [
-    "HUH_PREFIX",
-    "is_huh_bytes",
     "respond",
     "forward",
     "may_send",
     "refusal_text",
 ]
-
-HUH_PREFIX = b"<huh"
-
-
-def is_huh_bytes(payload: bytes) -> bool:
-    """Whether a payload serialized by this runtime is a ``<huh>`` error."""
-    return payload.startswith(HUH_PREFIX) and payload[4:5] in (b">", b" ", b"/")
-
 
 def respond(
     to: Delivery, payload: bytes, sender: str, authority: Authority = None

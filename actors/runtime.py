@@ -32,6 +32,7 @@ from .errors import (
     DuplicateListenerError,
     UnknownListenerError,
 )
+from .huh import is_progress
 from .listener import ListenerActor
 from .messages import (
     Address,
@@ -49,7 +50,6 @@ from .messages import (
     StatsRequest,
 )
 from .parsing import DEFAULT_LIMITS, ParseLimits
-from .primitives.replies import is_progress
 from .services import SYSTEM_SERVICES
 
 __all__ = ["Runtime", "Statistics", "OUTSIDE"]

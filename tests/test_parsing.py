@@ -16,8 +16,6 @@ from actors.parsing import (
     DEFAULT_LIMITS,
     ParseLimits,
     RefusingResolver,
-    is_huh,
-    make_huh,
     new_parser,
     parse,
     parse_items,
@@ -323,18 +321,6 @@ def test_to_bytes_and_to_text_have_no_declaration_and_no_tail() -> None:
     root = parse("<r><a>\u00e9</a>tail</r>")
     assert to_bytes(root[0]) == "<a>\u00e9</a>".encode()
     assert to_text(root[0]) == "<a>\u00e9</a>"
-
-
-def test_make_huh_builds_an_escaped_huh_element() -> None:
-    assert make_huh("a < b & c") == b"<huh>a &lt; b &amp; c</huh>"
-    assert make_huh("worker died", reason="exited") == b'<huh reason="exited">worker died</huh>'
-    assert is_huh(parse(make_huh("x")))
-    assert not is_huh(parse(b"<Sum/>"))
-
-
-def test_make_huh_never_raises_on_text_xml_cannot_carry() -> None:
-    huh = parse(make_huh("bad \x00 and \x01 and \ud800"))
-    assert huh.text == "bad \\x00 and \\x01 and \\ud800"
 
 
 def test_a_utf8_bom_before_the_items_is_ignored() -> None:

@@ -15,12 +15,12 @@ from typing import Any
 
 from ..codec import Xml
 from ..errors import PayloadError
+from ..huh import reply_outcome
 from ..messages import Address, Batch, BufferItem, BufferRunStart, Delivery
 from ..parsing import parse_items, to_bytes
 from ..routing import may_send, respond
 from .buffer_run import BufferRun
 from .payloads import BufferComplete, BufferDispatched, BufferError, BufferProgress, BufferStart
-from .replies import reply_outcome
 from .run_actor import RunActor
 from .service import ServiceActor, timeout_error
 

@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from .._shell import Shell
+from ..huh import is_progress
 from ..messages import Address, Delivery, Expire, RunFinished, RunStart
-from .replies import is_progress
 
 __all__ = ["RunActor"]
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from ..codec import Xml
 from ..errors import PayloadError
+from ..huh import error_text, reply_outcome
 from ..messages import Address, Delivery, Hop, SequenceRunStart
 from ..parsing import parse, to_bytes
 from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
-from .replies import reply_outcome
 from .run_actor import RunActor
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
 from .service import ServiceActor, timeout_error
@@ -141,7 +141,7 @@ class SequenceRunActor(RunActor):
             if moved and not self.core.finished:
                 self.send_step(self.core.index, reply.payload)
         else:
-            self.core.fail(index, _error_text(reply.payload))
+            self.core.fail(index, error_text(reply.payload))
         if self.core.finished:
             self.finish()
 
@@ -154,14 +154,3 @@ class SequenceRunActor(RunActor):
             outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
         ).to_bytes()
 
-
-def _error_text(payload: bytes) -> str:
-    """The text of a failed step's reply: a huh's text, or a nested run's error."""
-    try:
-        element = parse(payload)
-    except PayloadError:
-        return payload.decode("utf-8", "replace")
-    if element.tag == "huh":
-        return element.text or ""
-    error = element.find("Error")
-    return f"{element.tag}: {error.text if error is not None else ''}"

@@ -1,0 +1,81 @@
+"""The ``<huh>`` error payload, and how any reply is judged: made and recognized here only.
+
+A ``<huh>`` answers a message that could not be handled: bad XML, a wrong
+payload class, a handler that raised, a worker that died
+(``<huh reason="exited">``), a call past its timeout. Orchestrations fail
+with their own error payloads, ``<BufferError>`` and ``<SequenceError>``,
+which count as errors too. Payloads reach these functions as the canonical
+bytes this runtime writes (no declaration, no leading space), so a prefix
+test is exact. Pure: no Thespian.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .errors import PayloadError
+from .parsing import parse, to_bytes, xml_safe
+
+__all__ = [
+    "make_huh", "is_huh", "huh_reason", "error_text", "reply_outcome", "is_progress", "ERROR_TAGS"
+]
+
+ERROR_TAGS = (b"huh", b"BufferError", b"SequenceError")
+"""Root tags of a reply that reports a failure."""
+
+_EXITED = b'<huh reason="exited"'
+
+
+def make_huh(text: str, reason: str | None = None) -> bytes:
+    """``<huh>text</huh>`` (optionally ``reason="..."``) as bytes; never raises on odd text."""
+    huh = etree.Element("huh")
+    if reason is not None:
+        huh.set("reason", xml_safe(reason))
+    huh.text = xml_safe(text)
+    return to_bytes(huh)
+
+
+def _has_root(payload: bytes, tag: bytes) -> bool:
+    return payload.startswith(b"<" + tag) and payload[len(tag) + 1 : len(tag) + 2] in (
+        b" ", b">", b"/"
+    )
+
+
+def is_huh(payload: bytes) -> bool:
+    """Whether a payload this runtime wrote is a ``<huh>`` error."""
+    return _has_root(payload, b"huh")
+
+
+def huh_reason(payload: bytes) -> str:
+    """A ``<huh>``'s reason: ``"exited"`` when its worker died, else ``"error"``."""
+    return "exited" if payload.startswith(_EXITED) else "error"
+
+
+def error_text(payload: bytes) -> str:
+    """The text of a failed reply: a ``<huh>``'s text, or ``TAG: error`` of a run's error."""
+    try:
+        element = parse(payload)
+    except PayloadError:
+        return payload.decode("utf-8", "replace")
+    if element.tag == "huh":
+        return element.text or ""
+    error = element.find("Error")
+    return f"{element.tag}: {error.text if error is not None else ''}"
+
+
+def reply_outcome(payload: bytes) -> tuple[bool, str]:
+    """``(success, reason)`` of a reply this runtime wrote.
+
+    A ``<huh>``, ``<BufferError>`` or ``<SequenceError>`` is a failure with
+    reason ``"error"``; a ``<huh reason="exited">`` keeps reason ``"exited"``.
+    """
+    if is_huh(payload):
+        return False, huh_reason(payload)
+    if any(_has_root(payload, tag) for tag in ERROR_TAGS[1:]):
+        return False, "error"
+    return True, ""
+
+
+def is_progress(payload: bytes) -> bool:
+    """Whether a reply is a ``BufferProgress`` update rather than the answer it precedes."""
+    return payload.startswith(b"<BufferProgress>")

@@ -134,6 +134,7 @@ class Calls:
         self._loop = loop
         self._notify = notify
         self._done: collections.deque[WorkDone] = collections.deque()
+        self._to_spawn: collections.deque[Call] = collections.deque()
         self._signalled = False
         self._running = 0
         self._pool = (
@@ -154,7 +155,11 @@ class Calls:
         if self.is_async:
             assert self._loop is not None
             self._running += 1
-            asyncio.run_coroutine_threadsafe(self._run_async(call), self._loop)
+            # One wake-up of the loop for every call started before it runs (a batch of
+            # jobs costs one, not one per call).
+            self._to_spawn.append(call)
+            if len(self._to_spawn) == 1:
+                self._loop.call_soon_threadsafe(self._spawn)
             return None
         if self._pool is not None:
             self._running += 1
@@ -188,20 +193,34 @@ class Calls:
     def _run_sync(self, call: Call) -> None:
         self._ready(self._answer(call))
 
+    def _spawn(self) -> None:
+        """On the loop: a task for every call started since the last time."""
+        assert self._loop is not None
+        while self._to_spawn:
+            self._loop.create_task(self._run_async(self._to_spawn.popleft()))
+
     async def _run_async(self, call: Call) -> None:
-        timeout = self.handling.spec.timeout or None
+        timeout = self.handling.spec.timeout
         try:
-            task = asyncio.ensure_future(self.handling.spec.handler(call.payload, call.meta))
-            done, _ = await asyncio.wait({task}, timeout=timeout)
-            if task not in done:  # the listener's timeout: cancel the call, answer its caller
-                task.cancel()
-                task.add_done_callback(_swallow)
-                answer = self.handling.too_slow(call.work)
+            if not timeout:
+                answer = self.handling.outcome(
+                    call.work, await self.handling.spec.handler(call.payload, call.meta)
+                )
             else:
-                answer = self.handling.outcome(call.work, task.result())
+                answer = await self._run_bounded(call, timeout)
         except Exception as exc:  # noqa: BLE001 - any handler failure goes back to its caller once
             answer = self.handling.crashed(call.work, exc)
         self._ready(answer)
+
+    async def _run_bounded(self, call: Call, timeout: float) -> WorkDone:
+        """The call under the listener's timeout: past it, cancelled and answered "too slow"."""
+        task = asyncio.ensure_future(self.handling.spec.handler(call.payload, call.meta))
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if task in done:
+            return self.handling.outcome(call.work, task.result())
+        task.cancel()
+        task.add_done_callback(_swallow)
+        return self.handling.too_slow(call.work)
 
     def _ready(self, answer: WorkDone) -> None:
         """Called where the call ended (a pool thread, the loop): keep it, wake the owner once."""

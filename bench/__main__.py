@@ -18,6 +18,7 @@ MODULES = {
     "scaling": "bench.scaling",
     "memory": "bench.memory",
     "sequence": "bench.sequence",
+    "concurrency": "bench.concurrency",
 }
 
 LEGEND = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from actors import Runtime
@@ -19,11 +19,19 @@ RUN_TIMEOUT = 600.0
 
 
 @contextlib.contextmanager
-def runtime(base: str, listeners: Sequence[tuple[str, Any, type, int]]) -> Iterator[Runtime]:
-    """A started ``Runtime`` with ``(name, handler, payload class, workers)`` registered."""
+def runtime(
+    base: str,
+    listeners: Sequence[tuple[str, Any, type, int]],
+    concurrency: Mapping[str, int] | None = None,
+) -> Iterator[Runtime]:
+    """A started ``Runtime`` with ``(name, handler, payload class, workers)`` registered.
+
+    ``concurrency`` gives a listener's calls at once by name (absent: the runtime's default).
+    """
     rt = Runtime(base, default_timeout=RUN_TIMEOUT)
     for name, handler, payload, workers in listeners:
-        rt.register(name, handler, payload, workers=workers)
+        rt.register(name, handler, payload, workers=workers,
+                    concurrency=(concurrency or {}).get(name))
     with rt:
         announce_session(rt.session_id)
         yield rt

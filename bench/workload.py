@@ -10,10 +10,17 @@ delivers to ``echo_item`` / ``heavy``: decode through the public codec, run
 the handler's logic, encode the answer. xmlactors adds its own costs on top
 (schema validation, envelopes, routing, the results document); that overhead
 is what the ratios show.
+
+The concurrency scenarios use ``Nap``: its handlers (``nap_async``,
+``nap_blocking``) wait ``seconds`` (``asyncio.sleep`` / ``time.sleep``, a
+stand-in for I/O) and answer an ``Out``; their floors run ``nap_work_async``
+/ ``nap_work_blocking``: decode the ``Nap`` bytes, wait the same, encode the ``Out``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import zlib
 from dataclasses import dataclass
 
@@ -34,6 +41,12 @@ __all__ = [
     "xml_work",
     "heavy_xml_work",
     "HEAVY_SIZE",
+    "Nap",
+    "nap_async",
+    "nap_blocking",
+    "nap_bytes",
+    "nap_work_async",
+    "nap_work_blocking",
 ]
 
 HEAVY_SIZE = 3000
@@ -76,7 +89,17 @@ class Digest:
     crc: int = 0
 
 
-def _answer(item: Item) -> Out:
+@xmlify
+@dataclass
+class Nap:
+    """An I/O-bound item: a small ``Item``-like payload whose handler waits ``seconds``."""
+
+    n: int = 0
+    text: str = ""
+    seconds: float = 0.0
+
+
+def _answer(item: Item | Nap) -> Out:
     return Out(item.n * 2, item.text.upper())
 
 
@@ -125,3 +148,34 @@ def xml_work(data: bytes) -> bytes:
 def heavy_xml_work(data: bytes) -> bytes:
     """The per-item work of a peer for the CPU-bound scenario."""
     return _digest(Heavy.from_xml(data)).to_bytes()
+
+
+async def nap_async(payload: Nap, meta: HandlerMetadata) -> HandlerResponse:
+    """The async I/O-bound handler: awaits ``payload.seconds``, then answers like ``echo_item``."""
+    await asyncio.sleep(payload.seconds)
+    return HandlerResponse.respond(_answer(payload))
+
+
+def nap_blocking(payload: Nap, meta: HandlerMetadata) -> HandlerResponse:
+    """The blocking I/O-bound handler: ``time.sleep(payload.seconds)``, then the same answer."""
+    time.sleep(payload.seconds)
+    return HandlerResponse.respond(_answer(payload))
+
+
+def nap_bytes(n: int, seconds: float) -> list[bytes]:
+    """``n`` I/O-bound items as wire bytes, each waiting ``seconds``."""
+    return [Nap(i, f"item {i}", seconds).to_bytes() for i in range(n)]
+
+
+async def nap_work_async(data: bytes) -> bytes:
+    """A floor's per-item work for ``nap_async``: decode, await the same wait, encode the answer."""
+    nap = Nap.from_xml(data)
+    await asyncio.sleep(nap.seconds)
+    return _answer(nap).to_bytes()
+
+
+def nap_work_blocking(data: bytes) -> bytes:
+    """A floor's per-item work for ``nap_blocking``: decode, sleep the same, encode the answer."""
+    nap = Nap.from_xml(data)
+    time.sleep(nap.seconds)
+    return _answer(nap).to_bytes()

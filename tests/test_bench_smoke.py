@@ -25,6 +25,9 @@ IN_PROCESS_ROWS = [
     "memory: per run, 10 concurrent Buffers of 10 (simpleSystemBase)",
     "sequence: per step of a 10-step chain (simpleSystemBase)",
     "hop: ask after 20 finished runs (simpleSystemBase)",
+    "concurrency: async 5 ms x 20, K=50 (simpleSystemBase)",
+    "concurrency: blocking 5 ms x 20, K=50 (simpleSystemBase)",
+    "concurrency: async 5 ms x 200, K=1000 (simpleSystemBase)",
 ]
 MULTIPROCESS_ROWS = [
     "hop: ask round trip (multiprocTCPBase)",
@@ -34,6 +37,8 @@ MULTIPROCESS_ROWS = [
     "(multiprocTCPBase): 2 workers",
     "(multiprocTCPBase): 4 workers",
     "sequence: per step of a 10-step chain (multiprocTCPBase)",
+    "concurrency: async 5 ms x 20, 2 workers x K=50 (multiprocTCPBase)",
+    "concurrency: blocking 5 ms x 20, 2 workers x K=50 (multiprocTCPBase)",
 ]
 
 

@@ -178,3 +178,23 @@ def test_in_process_a_blocking_call_past_its_timeout_is_answered_at_the_timeout(
             rt.ask("nap", L.Nap(0, ms=2000), timeout=WAIT)
         assert time.monotonic() - began < 1.5  # answered at its timeout, not when it ends
         assert rt.ask("nap", L.Nap(1, ms=10), timeout=WAIT).index == 1
+
+
+def test_the_listener_answers_statistics_and_new_asks_while_calls_wait(
+    factory: RuntimeFactory,
+) -> None:
+    rt = factory.started()
+    rt.register("nap", L.nap_async, L.Nap, concurrency=8)
+    answer: dict[str, object] = {}
+    slow = [L.Nap(i, ms=3000) for i in range(6)]
+    run = threading.Thread(target=lambda: answer.update(done=_buffer(rt, "nap", slow)))
+    run.start()
+    try:
+        began = time.monotonic()
+        # Two places of eight are free: a new call is taken and answered beside the slow ones.
+        assert rt.ask("nap", L.Nap(99, ms=10), timeout=WAIT).index == 99
+        assert rt.statistics(timeout=5).active_buffers == 1
+        assert time.monotonic() - began < 2.0  # well before the slow calls end (3 s)
+    finally:
+        run.join(WAIT)
+    assert answer["done"].successful == 6  # type: ignore[attr-defined]

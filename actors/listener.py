@@ -79,7 +79,7 @@ class ListenerActor(Shell):
         self.spec: ListenerSpec | None = None
         self.calls: Calls | None = None  # in process: the listener runs the calls itself
         self.workers: list[_Worker] = []
-        self.dispatch: Dispatch | None = None
+        self.dispatch = Dispatch(1, 1)  # replaced by the spec's shape at start
         self.jobs: dict[int, tuple[Delivery, float]] = {}  # job -> (delivery, handed-out time)
         self.next_job = 0
         self.early: list[tuple[Any, Address]] = []
@@ -98,8 +98,9 @@ class ListenerActor(Shell):
         elif isinstance(message, WorkDone):
             self.finish(self._slot_of(sender), message)
         elif isinstance(message, CallsFinished) and self.calls is not None:
-            for done in self.calls.finished():
-                self.finish(0, done)
+            settled = [self.settle(0, done) for done in self.calls.finished()]
+            if any(settled):
+                self.hand_out(self.dispatch.assign())
         elif isinstance(message, WorkerReady):
             self.workers[message.slot].pid = message.pid
         elif isinstance(message, StatsRequest):
@@ -138,7 +139,7 @@ class ListenerActor(Shell):
 
     def accept(self, delivery: Delivery) -> None:
         """Queue a delivery as a job and hand out what fits; pass a ``<huh>`` reply up instead."""
-        assert self.spec is not None and self.dispatch is not None
+        assert self.spec is not None
         if is_huh(delivery.payload) and "huh" not in self._tags():
             # An error coming back from a listener we called: it goes on to our caller.
             self.reply(delivery, delivery.payload, self.spec.name)
@@ -148,32 +149,44 @@ class ListenerActor(Shell):
         self.hand_out(self.dispatch.add(self.next_job))
 
     def hand_out(self, assignments: list[tuple[int, int]]) -> None:
-        """Start each assigned job: on its worker (batched per worker), or here in process."""
-        now = time.monotonic()
-        for slot, job in assignments:
-            delivery = self.jobs[job][0]
-            self.jobs[job] = (delivery, now)
-            work = Work(job, delivery)
-            if self.calls is None:
-                self.send(self.workers[slot].address, work)
-            else:
-                done = self.calls.start(work)
-                if done is not None:
-                    self.finish(slot, done)
-        if assignments:
+        """Start each assigned job: on its worker (batched per worker), or here in process.
+
+        In process a call may answer at once (a plain handler): its outcome is
+        routed and the freed place refilled here, in a loop rather than by
+        recursion, so a batch of hundreds of items never nests deep.
+        """
+        while assignments:
+            now = time.monotonic()
+            answered = []
+            for slot, job in assignments:
+                delivery = self.jobs[job][0]
+                self.jobs[job] = (delivery, now)
+                if self.calls is None:
+                    self.send(self.workers[slot].address, Work(job, delivery))
+                else:
+                    done = self.calls.start(Work(job, delivery))
+                    if done is not None:
+                        answered.append((slot, done))
             self.watch()
+            for slot, done in answered:
+                self.settle(slot, done)
+            assignments = self.dispatch.assign() if answered else []
 
     def _slot_of(self, worker: Address) -> int:
         return next((i for i, w in enumerate(self.workers) if w.address == worker), -1)
 
     def finish(self, slot: int, done: WorkDone) -> None:
-        """Route a call's outcome; a late one (its job already failed) is dropped."""
-        assert self.dispatch is not None
+        """Route a call's outcome and refill its place; a late one (its job already failed) is dropped."""
+        if self.settle(slot, done):
+            self.hand_out(self.dispatch.assign())
+
+    def settle(self, slot: int, done: WorkDone) -> bool:
+        """Route a call's outcome; False for a late one (its job already failed)."""
         if slot < 0 or not self.dispatch.done(slot, done.job_id):
-            return
+            return False
         delivery, _ = self.jobs.pop(done.job_id)
         self.route(delivery, done)
-        self.hand_out(self.dispatch.assign())
+        return True
 
     def route(self, delivery: Delivery, done: WorkDone) -> None:
         """Send a handler's outcome on: back along the path, or forward; ``none`` ends it."""
@@ -204,7 +217,7 @@ class ListenerActor(Shell):
             self.set_timer(min(self.spec.timeout, 1.0), "watch")
 
     def on_wakeup(self, payload: Any) -> None:
-        if payload != "watch" or self.spec is None or self.dispatch is None:
+        if payload != "watch" or self.spec is None:
             return
         self.watching = False
         limit = self.spec.timeout + (TIMEOUT_GRACE if is_async_handler(self.spec.handler) else 0)
@@ -218,7 +231,7 @@ class ListenerActor(Shell):
 
     def stop_stuck(self, slot: int, overdue: list[int]) -> None:
         """Answer the overdue jobs of ``slot``; a worker process is killed with all it holds."""
-        assert self.spec is not None and self.dispatch is not None
+        assert self.spec is not None
         text = f"Handler {self.spec.name} did not answer within {self.spec.timeout:g} s"
         for job in overdue:
             self.dispatch.done(slot, job)
@@ -232,7 +245,7 @@ class ListenerActor(Shell):
 
     def fail_lost(self, slot: int) -> None:
         """Fail every job ``slot``'s worker held: it is dead or being killed; it takes no more."""
-        assert self.spec is not None and self.dispatch is not None
+        assert self.spec is not None
         text = f"Listener {self.spec.name}: its worker exited while handling this message"
         for job in self.dispatch.lost(slot):
             self.fail(job, text, reason="exited")
@@ -273,7 +286,7 @@ class ListenerActor(Shell):
     def on_child_exited(self, child: Address) -> None:
         """Fail every job the dead worker held, then replace it (unless we are exiting)."""
         slot = self._slot_of(child)
-        if self.spec is None or self.dispatch is None or slot < 0 or self.exiting:
+        if self.spec is None or slot < 0 or self.exiting:
             return
         self.counters["replaced"] += 1
         log.warning("listener %s: worker %d exited holding %d jobs; replacing it",
@@ -284,10 +297,9 @@ class ListenerActor(Shell):
 
     def on_exit(self) -> None:
         # Thespian tells children to exit; make sure a hung worker does not linger.
-        if self.dispatch is not None:
-            for slot, worker in enumerate(self.workers):
-                if self.dispatch.held(slot):
-                    _kill(worker.pid)
+        for slot, worker in enumerate(self.workers):
+            if self.dispatch.held(slot):
+                _kill(worker.pid)
         if self.calls is not None:
             self.calls.close()
 

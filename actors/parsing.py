@@ -12,6 +12,9 @@ Remember:
 - lxml parsers must not be shared between threads, so each thread keeps its own
   (building one costs ~1.4 us, parsing ``<Add>`` ~2.7 us: per call would add ~50 %).
 - Never pass ``collect_ids=False``: on current lxml it makes libxml2 read external DTDs.
+- Every parse and every serialization of the runtime goes through ``_fromstring`` and
+  ``_tostring`` here (the codec and the results format call ``parse`` and ``to_bytes``),
+  so a test can count them by wrapping those two names.
 - No ``thespian`` import here.
 """
 
@@ -35,6 +38,7 @@ __all__ = [
     "new_parser",
     "parse",
     "parse_items",
+    "split_items",
     "to_bytes",
     "to_text",
     "xml_safe",
@@ -82,6 +86,12 @@ _OPEN, _CLOSE = f"<{_WRAPPER}>".encode(), f"</{_WRAPPER}>".encode()
 _XML_SPACE = " \t\r\n"
 
 
+_fromstring = etree.fromstring
+"""The one call that parses (a seam: tests wrap it to count parses)."""
+_tostring = etree.tostring
+"""The one call that serializes (a seam: tests wrap it to count serializations)."""
+
+
 class RefusingResolver(etree.Resolver):
     """Refuses every URL: no DTD, entity or include is ever fetched, from disk or network."""
 
@@ -114,7 +124,7 @@ def parse(data: str | bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Ele
     raw = _as_bytes(data)
     _precheck(raw, limits)
     try:
-        root = etree.fromstring(raw, _thread_parser())
+        root = _fromstring(raw, _thread_parser())
     except etree.XMLSyntaxError as exc:
         raise PayloadError(_malformed(exc, raw)) from None
     docinfo = root.getroottree().docinfo
@@ -135,15 +145,10 @@ def parse_items(text: str | bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list
     _precheck(raw, limits)
     if not raw.strip(_XML_SPACE.encode()):
         return []
-    pull = etree.XMLPullParser(events=("end",), **_SETTINGS)
-    pull.resolvers.add(RefusingResolver())
     try:
-        pull.feed(_OPEN)
-        pull.feed(raw)
-        pull.feed(_CLOSE)
-        wrapper = pull.close()
+        wrapper = _fromstring(_OPEN + raw + _CLOSE, _thread_parser())
     except etree.XMLSyntaxError as exc:
-        done = sum(1 for _, el in pull.read_events() if isinstance(el, etree._Element) and _is_item(el))
+        done = _items_before_error(raw)
         raise PayloadError(f"item {done}: {_malformed(exc, raw, shift=len(_OPEN))}") from None
     _check_loose_text(wrapper)
     _check_shape(wrapper, len(raw), limits, offset=1)
@@ -154,14 +159,42 @@ def parse_items(text: str | bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list
     return items
 
 
+def split_items(holder: etree._Element, limits: ParseLimits = DEFAULT_LIMITS) -> list[bytes]:
+    """The wire bytes of each item held by an element already parsed (a Buffer's ``<Items>``).
+
+    Items embedded as elements are written out one by one, not parsed again;
+    items in the original bus's escaped-text form are parsed as ``parse_items``
+    does. Text beside elements is refused, as there.
+    """
+    if not len(holder):
+        return [to_bytes(item) for item in parse_items(holder.text or "", limits)]
+    _check_loose_text(holder)
+    return [to_bytes(item) for item in holder if isinstance(item.tag, str)]
+
+
+def _items_before_error(raw: bytes) -> int:
+    """How many items parsed whole before the first error (to name the bad item's index)."""
+    pull = etree.XMLPullParser(events=("end",), **_SETTINGS)
+    pull.resolvers.add(RefusingResolver())
+    try:
+        pull.feed(_OPEN)
+        pull.feed(raw)
+        pull.feed(_CLOSE)
+        pull.close()
+    except etree.XMLSyntaxError:
+        pass
+    return sum(1 for _, el in pull.read_events() if isinstance(el, etree._Element) and _is_item(el))
+
+
 def to_bytes(el: etree._Element) -> bytes:
     """UTF-8 bytes of one element, without XML declaration or the element's tail."""
-    return etree.tostring(el, encoding="UTF-8", xml_declaration=False, with_tail=False)
+    return _tostring(el, encoding="UTF-8", xml_declaration=False, with_tail=False)
 
 
-def to_text(el: etree._Element) -> str:
-    """The element as ``str`` (no declaration, no tail)."""
-    return etree.tostring(el, encoding="unicode", with_tail=False)
+def to_text(el: etree._Element, with_tail: bool = False) -> str:
+    """The element as ``str`` (no declaration; its tail only when asked)."""
+    text: str = _tostring(el, encoding="unicode", with_tail=with_tail)
+    return text
 
 
 def xml_safe(text: str) -> str:

@@ -11,16 +11,17 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from ..codec import Xml
 from ..errors import PayloadError
 from ..huh import reply_outcome
 from ..messages import Address, Batch, BufferItem, BufferRunStart, Delivery
-from ..parsing import parse_items, to_bytes
+from ..parsing import split_items
 from ..routing import may_send, respond
 from .buffer_run import BufferRun
 from .payloads import BufferComplete, BufferDispatched, BufferError, BufferProgress, BufferStart
+from .results import results_element
 from .run_actor import RunActor
 from .service import ServiceActor, timeout_error
 
@@ -50,17 +51,21 @@ class BufferService(ServiceActor):
     """``system.buffer``: admission, then one child actor per run."""
 
     payload_class = BufferStart
+    embedded_field = "Items"
+
+    def lost_answer(self, run_id: str) -> bytes:
+        return BufferError(run_id, "Buffer run ended without a result").to_bytes()
 
     def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
         self.counters["rejected"] += 1
         buffer_id = getattr(start, "buffer_id", "") or "unknown"
         self.reply(delivery, BufferError(buffer_id, error).to_bytes(), self.name)
 
-    def admit(self, delivery: Delivery, start: Any) -> None:
+    def admit(self, delivery: Delivery, start: Any, embedded: Any) -> None:
         assert self.init is not None
         start.buffer_id = start.buffer_id or secrets.token_hex(4)
         try:
-            items = [to_bytes(el) for el in parse_items(start.items, self.init.limits)]
+            items = split_items(embedded, self.init.limits) if embedded is not None else []
         except PayloadError as exc:
             self.refuse(delivery, start, f"Malformed items: {exc}")
             return
@@ -110,8 +115,7 @@ class BufferService(ServiceActor):
             progress_to=respond(delivery, b"", self.name) if start.progress and start.collect
             else None,
         )
-        lost = BufferError(start.buffer_id, "Buffer run ended without a result").to_bytes()
-        self.spawn_run(BufferRunActor, run, run.origin.answer_with(lost))
+        self.spawn_run(BufferRunActor, run)
         if not start.collect:
             dispatched = BufferDispatched(start.buffer_id, len(items))
             self.reply(delivery, dispatched.to_bytes(), self.name)
@@ -181,8 +185,10 @@ class BufferRunActor(RunActor):
             self.send(address, replace(template, payload=update))
 
     def terminal(self, outcome: Any) -> bytes:
+        # The <results> element is embedded as it is: no text written and parsed again.
+        results = cast(Xml, results_element(outcome.items))
         return BufferComplete(
-            outcome.buffer_id, outcome.total, outcome.successful,
-            Xml(outcome.results.decode("utf-8")), outcome.failed, outcome.missing,
+            outcome.buffer_id, outcome.total, outcome.successful, results,
+            outcome.failed, outcome.missing,
         ).to_bytes()
 

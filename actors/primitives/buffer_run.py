@@ -42,8 +42,8 @@ Clock = Callable[[], float]
 class BufferOutcome:
     """The terminal summary of a run: what the shell turns into ``BufferComplete``.
 
-    Picklable. ``successful + failed + missing == total``; ``results`` is the
-    formatted ``<results>`` document (see ``actors.primitives.results``).
+    Picklable. ``successful + failed + missing == total``; ``items`` holds
+    each index's result in index order (None: no answer).
     """
 
     buffer_id: str
@@ -51,7 +51,12 @@ class BufferOutcome:
     successful: int
     failed: int
     missing: int
-    results: bytes
+    items: tuple[ItemResult | None, ...]
+
+    @property
+    def results(self) -> bytes:
+        """The formatted ``<results>`` document (see ``actors.primitives.results``)."""
+        return format_results(self.items)
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -198,7 +203,7 @@ class BufferRun:
             successful=self._successful,
             failed=self._failed,
             missing=self._missing,
-            results=format_results(self._results),
+            items=tuple(self._results),
         )
 
     def _fill(self, result: ItemResult) -> None:

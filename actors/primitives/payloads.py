@@ -4,13 +4,16 @@ Field names, order and defaults are those of the original bus, so its
 messages parse here; fields added by xmlactors come after them.
 ``Xml`` fields carry XML elements (embedded as elements on the wire, never
 as escaped text); on input they also accept the original's escaped-text form.
+From Python they also take the elements themselves (payload objects, lxml
+elements, or a list of those): kept as given and embedded when the payload
+is written, so no item is written to text and parsed back on the way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..codec import Xml, XmlPayload, xmlify
 from ..handling import encode_payload
@@ -41,7 +44,8 @@ class BufferStart(XmlPayload):
     """Fan ``items`` out to listener ``target``; one terminal reply (see docs/fan-out.md).
 
     ``items`` is XML elements one after another, or from Python a list of
-    xmlify objects or XML strings (turned into that form).
+    xmlify objects, lxml elements or XML strings (kept as a list, embedded
+    as elements when the start is written).
     """
 
     target: str = ""
@@ -54,8 +58,10 @@ class BufferStart(XmlPayload):
     progress: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.items, str):
-            self.items = items_text(self.items)
+        if isinstance(self.items, bytes):
+            self.items = Xml(self.items.decode("utf-8"))
+        elif not isinstance(self.items, str):
+            self.items = cast(Xml, list(self.items))  # the codec embeds a list of parts
         elif not isinstance(self.items, Xml):
             self.items = Xml(self.items)
 
@@ -118,8 +124,10 @@ class SequenceStart(XmlPayload):
     def __post_init__(self) -> None:
         if not isinstance(self.steps, str):
             self.steps = ",".join(self.steps)
-        if not isinstance(self.payload, str):
-            self.payload = Xml(encode_payload(self.payload).decode("utf-8"))
+        if isinstance(self.payload, bytes):
+            self.payload = Xml(self.payload.decode("utf-8"))
+        elif not isinstance(self.payload, str):
+            pass  # an object or element: the codec embeds it as it is
         elif not isinstance(self.payload, Xml):
             self.payload = Xml(self.payload)
 

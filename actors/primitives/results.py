@@ -14,13 +14,12 @@ The format is the original bus's, kept so its users feel at home, plus a
 Invariants: results are embedded as elements, built with lxml, never by string
 concatenation; items come out in index order; ``parse_results`` inverts
 ``format_results`` exactly for payloads that are canonical lxml output.
-Everything here is pure (no Thespian); this is the only primitives module that
-imports lxml.
+Everything here is pure (no Thespian); every parse and write goes through the
+one hardened parser (``actors.parsing``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -28,6 +27,7 @@ from typing import Final
 from lxml import etree
 
 from ..errors import PayloadError
+from ..parsing import ParseLimits, parse, to_bytes, xml_safe
 
 __all__ = [
     "MISSING_TEXT",
@@ -38,6 +38,8 @@ __all__ = [
     "ItemResult",
     "format_results",
     "parse_results",
+    "results_element",
+    "embeddable",
 ]
 
 REASON_ERROR: Final = "error"
@@ -88,65 +90,55 @@ class ItemResult:
         return self.reason == REASON_TIMEOUT
 
 
-def _payload_parser() -> etree.XMLParser:
-    """A parser for payloads our own runtime produced; hardened all the same.
+_OWN_OUTPUT = ParseLimits(max_bytes=1 << 31, max_depth=250, max_elements=1 << 31)
+"""Limits for what this runtime wrote itself (a worker's answer, a run's results): the
+hardened parser all the same, with the size caps lifted (libxml2 still bounds depth at 256)."""
 
-    One per ``format_results`` call: lxml parsers must not be shared between
-    threads, and building one costs microseconds against a whole run.
+
+def embeddable(payload: bytes) -> etree._Element | str:
+    """An answer this runtime wrote, ready to embed in a terminal message: its element.
+
+    A terminal message must always go out, and be well-formed: bytes that are
+    not one plain element come back as safe text (embedded escaped) rather
+    than crashing the run.
     """
-    # TODO(lead): use ``actors.parsing.parse`` once it exists, so every parse
-    # goes through the one hardened factory (DESIGN.md, Security). Its size
-    # and element caps must then allow a whole result payload.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    try:
+        return parse(payload, _OWN_OUTPUT)
+    except PayloadError:
+        return _xml_safe_text(payload)
 
 
-def _fill_item(
-    item: etree._Element, result: ItemResult, parser: etree.XMLParser
-) -> None:
+def _fill_item(item: etree._Element, result: ItemResult) -> None:
     """Put one result's payload into its ``<item>``: as an element when it parses."""
     if result.missing:
         item.text = MISSING_TEXT
         return
     if not result.payload:
         return
-    element: etree._Element | None
-    try:
-        element = etree.fromstring(result.payload, parser)
-    except etree.XMLSyntaxError:
-        element = None
-    if element is None or element.getroottree().docinfo.internalDTD is not None:
-        # A terminal message must always go out, and be well-formed: bytes that
-        # are not one plain element (a DOCTYPE would leave dangling entity
-        # references) are kept as escaped text rather than crashing the run.
-        item.text = _xml_safe_text(result.payload)
+    content = embeddable(result.payload)
+    if isinstance(content, str):
+        item.text = content
     else:
-        item.append(element)
-
-
-# Characters XML 1.0 forbids; lxml refuses them in text.
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+        item.append(content)
 
 
 def _xml_safe_text(payload: bytes) -> str:
-    """Payload bytes as text lxml accepts: bad UTF-8 and forbidden characters replaced."""
-    return _NOT_XML_CHAR.sub("\ufffd", payload.decode("utf-8", errors="replace"))
+    """Payload bytes as text lxml accepts: bad UTF-8 replaced, forbidden characters escaped."""
+    return xml_safe(payload.decode("utf-8", errors="replace"))
 
 
 def format_results(results: Sequence[ItemResult | None]) -> bytes:
-    """Build the ``<results>`` document (UTF-8, no XML declaration).
+    """The ``<results>`` document (UTF-8, no XML declaration): see ``results_element``."""
+    return to_bytes(results_element(results))
+
+
+def results_element(results: Sequence[ItemResult | None]) -> etree._Element:
+    """Build the ``<results>`` element, to embed in a ``BufferComplete`` as it is.
 
     ``results[i]`` is index i's result, or None when it has no answer yet
     (formatted ``<item index="i" success="false">missing</item>``, without a
     reason, as the original did). A result's ``index`` must equal its position.
     """
-    parser = _payload_parser()
     root = etree.Element("results")
     for position, result in enumerate(results):
         item = etree.SubElement(root, "item", index=str(position))
@@ -162,8 +154,8 @@ def format_results(results: Sequence[ItemResult | None]) -> bytes:
         item.set("success", "true" if result.success else "false")
         if result.reason:
             item.set("reason", result.reason)
-        _fill_item(item, result, parser)
-    return etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+        _fill_item(item, result)
+    return root
 
 
 def _item_result(position: int, item: etree._Element) -> ItemResult | None:
@@ -175,9 +167,7 @@ def _item_result(position: int, item: etree._Element) -> ItemResult | None:
     reason = item.get("reason", "")
     children = [child for child in item if isinstance(child.tag, str)]
     if children:
-        payload = etree.tostring(
-            children[0], encoding="UTF-8", xml_declaration=False, with_tail=False
-        )
+        payload = to_bytes(children[0])
     elif reason == REASON_TIMEOUT or (item.text or "") == MISSING_TEXT:
         payload = b""
     else:
@@ -187,7 +177,7 @@ def _item_result(position: int, item: etree._Element) -> ItemResult | None:
     return ItemResult(index, success, payload, reason)
 
 
-def parse_results(data: str | bytes) -> list[ItemResult | None]:
+def parse_results(data: str | bytes | etree._Element) -> list[ItemResult | None]:
     """Read a ``<results>`` document (``BufferComplete.results``) back into its results, in order.
 
     The inverse of ``format_results``: ``parse_results(format_results(rs)) == rs``
@@ -195,12 +185,13 @@ def parse_results(data: str | bytes) -> list[ItemResult | None]:
     runtime sends). A reasonless ``missing`` item reads back as None.
     Raises ``PayloadError`` (a ``ValueError``) on anything else.
     """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    try:
-        root = etree.fromstring(data, _payload_parser())
-    except etree.XMLSyntaxError as exc:
-        raise PayloadError(f"results are not well-formed XML: {exc}") from exc
+    if isinstance(data, etree._Element):
+        root = data
+    else:
+        try:
+            root = parse(data, _OWN_OUTPUT)
+        except PayloadError as exc:
+            raise PayloadError(f"results are not well-formed XML: {exc}") from exc
     if root.tag != "results":
         raise PayloadError(f"expected a <results> document but got <{root.tag}>")
     items = [child for child in root if child.tag == "item"]

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import Any, cast
 
 from ..codec import Xml
 from ..errors import PayloadError
 from ..huh import error_text, reply_outcome
 from ..messages import Address, Delivery, Hop, SequenceRunStart
-from ..parsing import parse, to_bytes
+from ..parsing import ParseLimits, split_items
 from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
+from .results import embeddable
 from .run_actor import RunActor
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
 from .service import ServiceActor, timeout_error
@@ -32,6 +33,10 @@ class SequenceService(ServiceActor):
     """``system.sequence``: admission, then one child actor per run."""
 
     payload_class = SequenceStart
+    embedded_field = "Payload"
+
+    def lost_answer(self, run_id: str) -> bytes:
+        return SequenceError(run_id, "", 0, "Sequence run ended without a result").to_bytes()
 
     def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
         self.refuse_step(delivery, start, "", 0, error)
@@ -44,7 +49,7 @@ class SequenceService(ServiceActor):
         refusal = SequenceError(sequence_id, step, index, error)
         self.reply(delivery, refusal.to_bytes(), self.name)
 
-    def admit(self, delivery: Delivery, start: Any) -> None:
+    def admit(self, delivery: Delivery, start: Any, embedded: Any) -> None:
         assert self.init is not None
         steps = start.step_names()
         if not steps:
@@ -63,7 +68,7 @@ class SequenceService(ServiceActor):
                 self.refuse_step(delivery, start, step, index, error)
                 return
         try:
-            payload = to_bytes(parse(start.payload, self.init.limits))
+            payload = _the_payload(embedded, self.init.limits)
         except PayloadError as exc:
             self.refuse(delivery, start, f"Malformed payload: {exc}")
             return
@@ -101,8 +106,7 @@ class SequenceService(ServiceActor):
             addresses=tuple(found[step] for step in steps),
             payload=payload,
         )
-        lost = SequenceError(start.sequence_id, "", 0, "Sequence run ended without a result")
-        self.spawn_run(SequenceRunActor, run, run.origin.answer_with(lost.to_bytes()))
+        self.spawn_run(SequenceRunActor, run)
 
 
 class SequenceRunActor(RunActor):
@@ -147,10 +151,16 @@ class SequenceRunActor(RunActor):
 
     def terminal(self, outcome: Any) -> bytes:
         if isinstance(outcome, SequenceCompleteOutcome):
-            return SequenceComplete(
-                outcome.sequence_id, Xml(outcome.final_result.decode("utf-8")), outcome.step_count
-            ).to_bytes()
+            final = cast(Xml, embeddable(outcome.final_result))  # an element, embedded as it is
+            return SequenceComplete(outcome.sequence_id, final, outcome.step_count).to_bytes()
         return SequenceError(
             outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
         ).to_bytes()
 
+
+def _the_payload(embedded: Any, limits: ParseLimits) -> bytes:
+    """The first step's input: the one element of ``<Payload>``, as wire bytes."""
+    parts = split_items(embedded, limits) if embedded is not None else []
+    if len(parts) != 1:
+        raise PayloadError(f"expected one payload element, got {len(parts)}")
+    return parts[0]

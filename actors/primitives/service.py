@@ -90,6 +90,13 @@ class ServiceActor(Shell):
     batched_kinds = (Delivery,)
 
     payload_class: type = object
+    embedded_field = ""
+    """The tag of the start payload's ``Xml`` field whose elements the run needs as wire bytes.
+
+    It is taken out of the parsed start before decoding (``admit`` gets that
+    element), so its elements are split off as they are, not written to text
+    and parsed again.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,7 +105,7 @@ class ServiceActor(Shell):
         self.active: dict[str, Address] = {}
         self.waiting: dict[int, Pending] = {}
         self.deadlines: dict[str, float] = {}  # run id -> time.monotonic() of its deadline
-        self.fallbacks: dict[str, tuple[Address, Delivery]] = {}  # run id -> its error answer
+        self.unanswered: dict[str, RunOrigin] = {}  # run id -> whom it owes its terminal message
         self.tick_at: float | None = None
         self.next_wait = 0
         # rejected: runs refused at admission; refused: sends refused by peers (audited).
@@ -124,7 +131,7 @@ class ServiceActor(Shell):
         elif isinstance(message, BufferItem):
             self.accept(message.as_delivery(self.name, sender))
         elif isinstance(message, RunFinished):
-            self.fallbacks.pop(message.run_id, None)
+            self.unanswered.pop(message.run_id, None)
         elif isinstance(message, ServiceInit):
             self.init, self.name, self.registry = message, message.name, message.registry
         elif isinstance(message, StatsRequest):
@@ -141,14 +148,17 @@ class ServiceActor(Shell):
             element = parse(delivery.payload, self.init.limits)
             if element.tag != expected:
                 raise PayloadError(f"expects <{expected}> but got <{element.tag}>")
+            embedded = element.find(self.embedded_field)
+            if embedded is not None:
+                element.remove(embedded)
             start = self.payload_class.from_xml(element)  # type: ignore[attr-defined]
         except PayloadError as exc:
             self.refuse(delivery, None, f"{self.name} could not read its payload: {exc}")
             return
-        self.admit(delivery, start)
+        self.admit(delivery, start, embedded)
 
-    def admit(self, delivery: Delivery, start: Any) -> None:
-        """Check ``start`` and spawn its run, or refuse it."""
+    def admit(self, delivery: Delivery, start: Any, embedded: Any) -> None:
+        """Check ``start`` (and its ``embedded_field`` element, or None) and spawn its run, or refuse it."""
         raise NotImplementedError
 
     def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
@@ -193,20 +203,18 @@ class ServiceActor(Shell):
             delivery.thread_id, delivery.authority, delivery.principal or delivery.sender, route
         )
 
-    def spawn_run(
-        self, actor_class: type, start: RunStart, fallback: tuple[Address, Delivery] | None
-    ) -> None:
+    def spawn_run(self, actor_class: type, start: RunStart) -> None:
         """Start a run's child actor; its deadline is kept here, not in a timer of its own.
 
-        ``fallback`` is the error answer sent for the run if its actor exits
-        (say its process dies) before saying its terminal message went out:
-        every run answers once, whatever happens to it.
+        If the run's actor exits (say its process dies) before saying its
+        terminal message went out, the service answers in its place with
+        ``lost_answer``: every run answers once, whatever happens to it.
         """
         child = self.createActor(actor_class)
         self.send(child, start)
         self.active[start.run_id] = child
-        if fallback is not None:
-            self.fallbacks[start.run_id] = fallback
+        if start.origin.answer is not None:
+            self.unanswered[start.run_id] = start.origin
         self.deadlines[start.run_id] = time.monotonic() + start.timeout
         self.counters["started"] += 1
         self.arm_tick()
@@ -216,11 +224,16 @@ class ServiceActor(Shell):
             if address == child:
                 del self.active[run_id]
                 del self.deadlines[run_id]
-                fallback = self.fallbacks.pop(run_id, None)
-                if fallback is not None:
+                origin = self.unanswered.pop(run_id, None)
+                answer = origin.answer_with(self.lost_answer(run_id)) if origin else None
+                if answer is not None:
                     log.warning("%s run %s ended without its answer", self.name, run_id)
-                    self.send(*fallback)
+                    self.send(*answer)
                 return
+
+    def lost_answer(self, run_id: str) -> bytes:
+        """The error payload sent for a run whose actor ended without its terminal message."""
+        raise NotImplementedError
 
     # Deadlines. Thespian timers cannot be cancelled and the in-process base
     # checks every pending timer on every message, so a timer per run would

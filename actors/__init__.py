@@ -1,44 +1,62 @@
 """xmlactors: an actor-model runtime for XML message pipelines (Thespian + lxml).
 
-Public names only; the logic lives in the modules named for what they hold.
+Public names only, loaded on first use (PEP 562): ``import actors.codec`` or a
+pure core loads no Thespian; ``actors.Runtime`` does. The logic lives in the
+modules named for what they hold; docs/reference.md lists these names.
 """
 
-from .codec import xmlify
-from .envelope import Envelope
-from .errors import (
-    AskTimeoutError,
-    ConfigError,
-    DuplicateListenerError,
-    ListenerError,
-    NoSystemError,
-    NotImportableError,
-    PayloadError,
-    PlacementError,
-    RuntimeClosedError,
-    UnknownListenerError,
-    XmlActorsError,
-)
-from .handler import HandlerMetadata, HandlerResponse
-from .runtime import Runtime, Statistics
+from __future__ import annotations
 
-__all__ = [
-    "xmlify",
-    "Envelope",
-    "HandlerMetadata",
-    "HandlerResponse",
-    "Runtime",
-    "Statistics",
-    "XmlActorsError",
-    "PayloadError",
-    "UnknownListenerError",
-    "DuplicateListenerError",
-    "ListenerError",
-    "AskTimeoutError",
-    "ConfigError",
-    "NotImportableError",
-    "PlacementError",
-    "NoSystemError",
-    "RuntimeClosedError",
-]
+from typing import TYPE_CHECKING
+
+from ._lazy import facade
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and readers
+    from .codec import Xml, XmlPayload, xmlify
+    from .envelope import Envelope
+    from .errors import (
+        AskTimeoutError,
+        ConfigError,
+        DuplicateListenerError,
+        ListenerError,
+        NoSystemError,
+        NotImportableError,
+        PayloadError,
+        PlacementError,
+        RuntimeClosedError,
+        UnknownListenerError,
+        XmlActorsError,
+    )
+    from .handler import HandlerMetadata, HandlerResponse
+    from .parsing import ParseLimits
+    from .runtime import Runtime, Statistics
+
+_WHERE = {
+    "xmlify": "codec",
+    "Xml": "codec",
+    "XmlPayload": "codec",
+    "Envelope": "envelope",
+    "HandlerMetadata": "handler",
+    "HandlerResponse": "handler",
+    "ParseLimits": "parsing",
+    "Runtime": "runtime",
+    "Statistics": "runtime",
+    "XmlActorsError": "errors",
+    "PayloadError": "errors",
+    "UnknownListenerError": "errors",
+    "DuplicateListenerError": "errors",
+    "ListenerError": "errors",
+    "AskTimeoutError": "errors",
+    "ConfigError": "errors",
+    "NotImportableError": "errors",
+    "PlacementError": "errors",
+    "NoSystemError": "errors",
+    "RuntimeClosedError": "errors",
+}
+
+__all__ = list(_WHERE)
 
 __version__ = "0.1.0"
+
+
+__getattr__, __dir__ = facade(__name__, globals(), _WHERE)

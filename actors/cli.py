@@ -31,7 +31,7 @@ from typing import Any, TextIO
 from lxml import etree
 
 from ._progress import ProgressBar
-from ._thespian_setup import BASES
+from .bases import BASES
 from .errors import (
     ConfigError,
     DuplicateListenerError,

@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any
 
 from . import cli
-from ._thespian_setup import free_port
+from .bases import free_port
 from .deploy import is_listening, wait_for_leader
 from .errors import NoSystemError, PlacementError
 from .placement import describe, parse_capability

@@ -1,4 +1,4 @@
-"""Deployments: placement by capability, and attaching to a system already served.
+"""Deployments: placing a listener on a member of a convention, and reaching a served system.
 
 Several actor systems (``xmlactors serve``, one per process or host) form a
 Thespian *convention*: the first one started is the leader, the others join
@@ -16,23 +16,20 @@ import logging
 import socket
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from thespian.actors import ActorSystem, NoCompatibleSystemForActor
+from thespian.actors import NoCompatibleSystemForActor
 
-from ._mailbox import Mailbox, ReceiverMailbox
+from ._mailbox import Mailbox
 from .errors import NoSystemError, PlacementError
 from .placement import capability_flags, describe
-
-if TYPE_CHECKING:
-    from .runtime import Runtime
 
 __all__ = [
     "place",
     "wait_for_leader",
     "is_listening",
-    "attach",
-    "detach",
+    "check_local",
+    "probe",
 ]
 
 _log = logging.getLogger(__name__)
@@ -76,7 +73,7 @@ def wait_for_leader(convention: str, wait: float) -> None:
     deadline = time.monotonic() + wait
     while True:
         try:
-            _probe(host, int(port), timeout=min(5.0, max(wait, 0.1)))
+            probe(host, int(port), timeout=min(5.0, max(wait, 0.1)))
             return
         except NoSystemError as exc:
             if time.monotonic() >= deadline:
@@ -86,42 +83,10 @@ def wait_for_leader(convention: str, wait: float) -> None:
         time.sleep(_RETRY)  # waiting for another process's admin to listen, not for an actor
 
 
-# -- attaching to a served system ------------------------------------------------
+# -- reaching a served system -----------------------------------------------------
 
 
-def attach(runtime: Runtime) -> Runtime:
-    """Connect ``runtime`` (not started) to the system at its ``bind:admin_port``.
-
-    Refuses, rather than starts, a system when nothing listens there:
-    Thespian's ``ActorSystem`` would otherwise start a fresh admin of its own.
-    """
-    from registry.actor import GLOBAL_NAME, RegistryActor
-
-    from . import _thespian_setup
-
-    host, port = runtime.bind or "127.0.0.1", runtime.admin_port
-    assert port is not None
-    _check_local(host, port)
-    _probe(host, port)
-    _thespian_setup.bind_to(host)
-    caps = _thespian_setup.capabilities_for(runtime.base, port, None, {})
-    system = ActorSystem(
-        runtime.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
-    )
-    runtime.system = system
-    runtime.mailbox = ReceiverMailbox(system)
-    runtime.attached = True
-    # The registry exists under its global name: this returns its address.
-    runtime.registry = runtime.mailbox.create_actor(RegistryActor, globalName=GLOBAL_NAME)
-    return runtime
-
-
-def detach(system: Any) -> None:
-    """Let go of a system without stopping it: close this process's endpoint only."""
-    system.systemUpdate("exit_context")
-
-
-def _check_local(host: str, port: int) -> None:
+def check_local(host: str, port: int) -> None:
     """Thespian talks to an admin of this host only: ``host`` must be one of its addresses."""
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -136,13 +101,13 @@ def _check_local(host: str, port: int) -> None:
 def is_listening(host: str, port: int) -> bool:
     """Whether something accepts TCP connections at ``host:port`` right now."""
     try:
-        _probe(host, port, timeout=2.0)
+        probe(host, port, timeout=2.0)
     except NoSystemError:
         return False
     return True
 
 
-def _probe(host: str, port: int, timeout: float = 5.0) -> None:
+def probe(host: str, port: int, timeout: float = 5.0) -> None:
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass

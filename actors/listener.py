@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._shell import Shell, log
 from .calls import Calls, current_host, is_async_handler
 from .dispatch import Dispatch
 from .handling import Handling
@@ -41,6 +40,7 @@ from .messages import (
 )
 from .placement import meets_requirements
 from .routing import forward, may_send, refusal_text
+from .shell import Shell, log
 from .worker import WorkerActor
 
 __all__ = ["ListenerActor"]

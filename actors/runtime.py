@@ -4,61 +4,46 @@ This is the facade a user holds. It runs in the user's process; every
 listener, worker, registry and orchestration run is an actor (its own
 process on the multiprocess bases). ``with Runtime(...) as rt:`` starts the
 system and guarantees that, on exit, it is shut down and no process of it
-is left behind.
+is left behind. The system itself (start, attach, shutdown) is ``_system``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from thespian.actors import ActorSystem
-
-from . import _processes, _thespian_setup
+from . import bases
 from ._boundary import decode_reply, outside_message
-from ._importable import check_importable
-from ._mailbox import InProcessMailbox, Mailbox, ReceiverMailbox
-from .calls import default_concurrency
-from .codec import is_xmlify
-from .errors import (
-    AskTimeoutError,
-    ConfigError,
-    DuplicateListenerError,
-    UnknownListenerError,
-)
+from ._mailbox import Mailbox
+from ._system import System
+from .errors import AskTimeoutError, ConfigError, DuplicateListenerError, UnknownListenerError
 from .huh import is_progress
-from .listener import ListenerActor
 from .messages import (
     Address,
     Delivery,
     Hop,
-    ListenerInfo,
     ListenerSpec,
     PidsReply,
     PidsRequest,
-    Register,
-    Registered,
     Resolve,
-    ServiceInit,
     StatsReply,
     StatsRequest,
 )
 from .parsing import DEFAULT_LIMITS, ParseLimits
 from .services import SYSTEM_SERVICES
+from .specs import listener_spec
+
+if TYPE_CHECKING:
+    from .organism import ListenerDecl
 
 __all__ = ["Runtime", "Statistics", "OUTSIDE"]
 
-_log = logging.getLogger(__name__)
-
 OUTSIDE = "outside"
 """The sender name stamped on messages from outside the actor system."""
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +83,9 @@ class Runtime:
         limits: ParseLimits = DEFAULT_LIMITS,
         placement_wait: float = 30.0,
     ) -> None:
-        if base not in _thespian_setup.BASES:
+        if base not in bases.BASES:
             raise ConfigError(
-                f"unknown base {base!r}: expected one of {', '.join(_thespian_setup.BASES)}"
+                f"unknown base {base!r}: expected one of {', '.join(bases.BASES)}"
             )
         self.base = base
         self.admin_port = admin_port
@@ -111,23 +96,27 @@ class Runtime:
         self.run_deadline = run_deadline
         self.limits = limits
         self.placement_wait = placement_wait
-        self.requirements: dict[str, dict[str, Any]] = {}
-        self.attached = False  # connected to a served system (Runtime.connect): never shut it down
         self.specs: dict[str, ListenerSpec] = {}
+        self.requirements: dict[str, dict[str, Any]] = {}
         self.modules: tuple[str, ...] = ()  # of registered handlers and payloads, in order
         self.addresses: dict[str, Address] = {}
-        self.system: Any = None
-        self.registry: Address = None
+        self.system: System | None = None  # while running
         self.session_id = 0
-        self.mailbox: Mailbox | None = None  # while running
+        """The session id of the last system's processes (multiprocess bases; 0 otherwise)."""
+        self._attach_to: tuple[str, int] | None = None  # Runtime.connect: where it is served
         self._lock = threading.Lock()
 
     # -- life cycle -------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        """Whether the actor system is started."""
+        """Whether the actor system is started (or attached)."""
         return self.system is not None
+
+    @property
+    def attached(self) -> bool:
+        """Whether this runtime talks to a system served elsewhere (``Runtime.connect``)."""
+        return self._attach_to is not None
 
     def __enter__(self) -> Runtime:
         self.start()
@@ -140,30 +129,17 @@ class Runtime:
         """Start the actor system, the registry, the system listeners and every listener."""
         if self.running:
             return
-        from registry.actor import GLOBAL_NAME, RegistryActor
-
-        if self.base == "multiprocTCPBase":
-            _thespian_setup.bind_to(self.bind)
-            if self.admin_port is None:
-                self.admin_port = _thespian_setup.free_port(self.bind or "127.0.0.1")
-        caps = _thespian_setup.capabilities_for(
-            self.base, self.admin_port, self.convention, self.capabilities
-        )
-        if self.base == "simpleSystemBase":
-            self.mailbox = InProcessMailbox(caps, _thespian_setup.log_defs())
-            self.system = self.mailbox.local
-        else:
-            # transientUnique: each Runtime its own system (Thespian's default shares one
-            # per process).
-            self.system = ActorSystem(
-                self.base, caps, logDefs=_thespian_setup.log_defs(), transientUnique=True
-            )
-            self.mailbox = ReceiverMailbox(self.system)
+        if self._attach_to is not None:
+            self.system = System.attach(*self._attach_to)
+            return
+        if self.base == "multiprocTCPBase" and self.admin_port is None:
+            self.admin_port = bases.free_port(self.bind or "127.0.0.1")
+        caps = bases.capabilities_for(self.base, self.admin_port, self.convention,
+                                      self.capabilities)
+        self.system = System.start(self.base, caps, self.bind)
+        self.session_id = self.system.session_id
         try:
-            self.registry = self.mailbox.create_actor(RegistryActor, globalName=GLOBAL_NAME)
-            self._learn_session()
-            for name, actor_class in SYSTEM_SERVICES:
-                self._start_service(name, actor_class)
+            self.addresses.update(self.system.start_services(self.run_deadline, self.limits))
             for spec in list(self.specs.values()):
                 self._start_listener(spec)
         except BaseException:
@@ -173,34 +149,9 @@ class Runtime:
     def shutdown(self) -> None:
         """Stop the actor system; end any of its processes that outlive the stop."""
         system, self.system = self.system, None
-        if system is None:
-            return
-        mailbox, self.mailbox = self.mailbox, None
-        if mailbox is not None:
-            mailbox.close()
-        if self.attached:
-            from .deploy import detach
-
-            self.addresses.clear()
-            detach(system)
-            return
-        try:
-            system.shutdown()
-        finally:
-            self.addresses.clear()
-            if self.session_id:
-                killed = _processes.end_session(self.session_id)
-                if killed:
-                    _log.info("ended %d actor processes that outlived shutdown: %s",
-                              len(killed), killed)
-
-    def _learn_session(self) -> None:
-        if self.base not in _thespian_setup.MULTIPROCESS_BASES:
-            return
-        (reply,) = self._mailbox().gather([(self.registry, PidsRequest)], 30.0)
-        assert isinstance(reply, PidsReply)
-        self.session_id = reply.session_id
-        _processes.track_session(self.session_id)
+        self.addresses.clear()
+        if system is not None:
+            system.close()
 
     # -- registration -----------------------------------------------------
 
@@ -230,9 +181,11 @@ class Runtime:
                 f"cannot register {name!r} through Runtime.connect: add it to the organism"
                 " file of the served system"
             )
-        classes = (payload,) if isinstance(payload, type) else tuple(payload)
-        spec = self._spec(name, handler, classes, description, workers, peers, timeout,
-                          concurrency)
+        spec = listener_spec(
+            name, handler, payload, description=description, workers=workers,
+            concurrency=concurrency, peers=peers, timeout=timeout, limits=self.limits,
+            inline=self.base == "simpleSystemBase",
+        )
         with self._lock:
             if name in self.specs or any(name == s for s, _ in SYSTEM_SERVICES):
                 raise DuplicateListenerError(name)
@@ -248,70 +201,19 @@ class Runtime:
                     self.specs.pop(name, None)
                 raise
 
-    def _spec(
-        self,
-        name: str,
-        handler: Any,
-        classes: tuple[type, ...],
-        description: str,
-        workers: int,
-        peers: str | Iterable[str] | None,
-        timeout: float,
-        concurrency: int | None,
-    ) -> ListenerSpec:
-        if not name or name != name.strip() or " " in name:
-            raise ConfigError(f"invalid listener name {name!r}: use a non-empty name without spaces")
-        if not callable(handler):
-            raise ConfigError(f"handler for listener {name!r} is not callable: {handler!r}")
-        if not classes or not all(is_xmlify(c) for c in classes):
-            raise ConfigError(f"listener {name!r} needs @xmlify payload classes, got {classes!r}")
-        if workers < 1:
-            raise ConfigError(f"listener {name!r} needs workers >= 1, got {workers}")
-        concurrency = default_concurrency(handler) if concurrency is None else concurrency
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ConfigError(
-                f"listener {name!r} needs concurrency to be an int >= 1 (calls in flight per"
-                f" worker), got {concurrency!r}"
+    def register_all(self, listeners: Iterable[ListenerDecl]) -> None:
+        """Register every listener declared in an organism file, in file order."""
+        for decl in listeners:
+            self.register(
+                decl.name, decl.handler, decl.payload_classes, description=decl.description,
+                workers=decl.workers, peers=decl.peers, timeout=decl.timeout,
+                requires=decl.requires, concurrency=decl.concurrency,
             )
-        check_importable(handler, f"handler of listener {name!r}")
-        for cls in classes:
-            check_importable(cls, f"payload class of listener {name!r}")
-        peer_set = frozenset(peers.split() if isinstance(peers, str) else peers) if (
-            peers is not None
-        ) else None
-        return ListenerSpec(
-            name=name, description=description,
-            payload_tags=tuple(getattr(c, "__xml_tag__", c.__name__) for c in classes),
-            peers=peer_set, workers=workers, concurrency=concurrency,
-            handler=handler, payload_classes=classes, timeout=timeout, limits=self.limits,
-            inline=self.base == "simpleSystemBase",
-        )
 
     def _start_listener(self, spec: ListenerSpec) -> None:
+        system = self._system()
         requires = self.requirements.get(spec.name)
-        mailbox = self._mailbox()
-        if requires:
-            from .deploy import place
-
-            address = place(mailbox, ListenerActor, spec.name, requires, self.placement_wait)
-        else:
-            address = mailbox.create_actor(ListenerActor)
-        mailbox.send(address, dataclasses.replace(spec, registry=self.registry))
-        self._register_address(spec.info(), address)
-
-    def _start_service(self, name: str, actor_class: type) -> None:
-        init = ServiceInit(name, self.registry, self.base, self.run_deadline, self.limits)
-        mailbox = self._mailbox()
-        address = mailbox.create_actor(actor_class)
-        mailbox.send(address, init)
-        self._register_address(ListenerInfo(name, f"system listener {name}"), address)
-
-    def _register_address(self, info: ListenerInfo, address: Address) -> None:
-        (answer,) = self._mailbox().gather([(self.registry, Register(info, address))], 30.0)
-        assert isinstance(answer, Registered)
-        if answer.error:
-            raise DuplicateListenerError(info.name)
-        self.addresses[info.name] = address
+        self.addresses[spec.name] = system.start_listener(spec, requires, self.placement_wait)
 
     # -- talking ----------------------------------------------------------
 
@@ -388,9 +290,9 @@ class Runtime:
 
     def pids(self, timeout: float = 10.0) -> set[int]:
         """Process ids of every actor (empty on the in-process base)."""
-        if self.base not in _thespian_setup.MULTIPROCESS_BASES:
+        if self.base not in bases.MULTIPROCESS_BASES:
             return set()
-        targets = [(self.registry, PidsRequest)] + [
+        targets = [(self._system().registry, PidsRequest)] + [
             (address, PidsRequest) for address in self.addresses.values()
         ]
         return {pid for r in self._mailbox().gather(targets, timeout) if isinstance(r, PidsReply)
@@ -398,17 +300,20 @@ class Runtime:
 
     # -- plumbing ---------------------------------------------------------
 
-    def _mailbox(self) -> Mailbox:
-        if self.mailbox is None:
+    def _system(self) -> System:
+        if self.system is None:
             raise RuntimeError("the runtime is not started: use 'with Runtime(...) as rt:'")
-        return self.mailbox
+        return self.system
+
+    def _mailbox(self) -> Mailbox:
+        return self._system().mailbox
 
     def _address(self, target: str) -> Address:
-        if not self.running:
-            raise RuntimeError("the runtime is not started: use 'with Runtime(...) as rt:'")
+        system = self._system()
         address = self.addresses.get(target)
         if address is None and self.attached:  # Runtime.connect: ask the served system's registry
-            (answer,) = self._mailbox().gather([(self.registry, Resolve(target))], self.default_timeout)
+            (answer,) = system.mailbox.gather([(system.registry, Resolve(target))],
+                                              self.default_timeout)
             address = answer.address
             if address is not None:
                 self.addresses[target] = address
@@ -421,20 +326,8 @@ class Runtime:
         """A Runtime with every listener of an organism file registered (not started)."""
         from .organism import load_organism
 
-        organism = load_organism(path)
         runtime = cls(**kwargs)
-        for listener in organism.listeners:
-            runtime.register(
-                listener.name,
-                listener.handler,
-                listener.payload_classes,
-                description=listener.description,
-                workers=listener.workers,
-                peers=listener.peers,
-                timeout=listener.timeout,
-                requires=listener.requires,
-                concurrency=listener.concurrency,
-            )
+        runtime.register_all(load_organism(path).listeners)
         return runtime
 
     @classmethod
@@ -445,11 +338,11 @@ class Runtime:
 
         Closing it leaves that system running; ``NoSystemError`` if nothing listens there.
         """
-        from .deploy import attach
-
         runtime = cls(
             "multiprocTCPBase", admin_port=admin_port, bind=host, default_timeout=default_timeout
         )
-        return attach(runtime)
+        runtime._attach_to = (host, admin_port)
+        runtime.start()
+        return runtime
 
 

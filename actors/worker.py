@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ._shell import Shell
 from .calls import Calls, LoopThread, is_async_handler
 from .handling import Handling
 from .messages import Address, Work, WorkDone, WorkerInit, WorkerReady
+from .shell import Shell
 
 __all__ = ["WorkerActor"]
 

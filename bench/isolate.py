@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from actors import _processes
+from actors import processes
 
 __all__ = ["announce_session", "run_isolated", "IsolatedFailure"]
 
@@ -49,7 +49,7 @@ def run_isolated(function: str, *args: Any, timeout: float) -> Any:
         failed = f"no result in {timeout:.0f} s"
     for line in output.splitlines():
         if line.startswith("BENCH-SESSION "):
-            _processes.end_session(int(line.split()[1]), grace=1.0)
+            processes.end_session(int(line.split()[1]), grace=1.0)
     if not failed:
         for line in output.splitlines():
             if line.startswith("BENCH-RESULT "):

@@ -6,8 +6,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from actors import Runtime
-from actors.codec import Xml
+from actors import Runtime, Xml
 from actors.primitives import BufferStart, SequenceStart
 
 from .isolate import announce_session

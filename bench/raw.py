@@ -21,7 +21,7 @@ from typing import Any
 
 from thespian.actors import Actor, ActorSystem
 
-from actors import _processes, _thespian_setup
+from actors import bases, processes
 
 from .workload import heavy_xml_work, xml_work
 
@@ -111,21 +111,21 @@ def raw_system(base: str) -> Iterator[Any]:
     """A raw Thespian ``ActorSystem`` on ``base``; shut down, survivors killed, on exit."""
     caps: dict[str, Any] = {}
     if base == "multiprocTCPBase":
-        _thespian_setup.bind_to("127.0.0.1")
-        caps["Admin Port"] = _thespian_setup.free_port()
-    log_defs = _thespian_setup.log_defs() if base != "simpleSystemBase" else None
+        bases.bind_to("127.0.0.1")
+        caps["Admin Port"] = bases.free_port()
+    log_defs = bases.log_defs() if base != "simpleSystemBase" else None
     system = ActorSystem(base, caps, logDefs=log_defs)
     session = 0
     try:
         if base != "simpleSystemBase":
             probe = system.createActor(RawEcho)
             session = system.ask(probe, "sid", 30)
-            _processes.track_session(session)
+            processes.track_session(session)
         yield system
     finally:
         system.shutdown()
         if session:
-            _processes.end_session(session)
+            processes.end_session(session)
 
 
 def start_parent(system: Any, workers: int, work: str = "small") -> Any:

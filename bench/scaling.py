@@ -12,7 +12,7 @@ import os
 import statistics
 import time
 
-from actors.codec import Xml
+from actors import Xml
 
 from .measure import Row, Settings, fmt_time, speed_ratio
 from .ours import buffer, items_text, runtime

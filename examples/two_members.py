@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from actors import HandlerMetadata, HandlerResponse, Runtime, xmlify
-from actors._thespian_setup import free_port
+from actors.bases import free_port
 from actors.primitives import BufferStart, parse_results
 from examples.calc import Add
 

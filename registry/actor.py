@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from actors._shell import Shell
 from actors.messages import (
     Address,
     PidsReply,
@@ -22,6 +21,7 @@ from actors.messages import (
     StatsReply,
     StatsRequest,
 )
+from actors.shell import Shell
 
 from .directory import Directory, Entry
 

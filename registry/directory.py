@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.messages import ListenerInfo
+from actors.specs import name_error
 
 __all__ = ["Entry", "Directory"]
 
@@ -35,8 +36,8 @@ class Directory:
 
     def add(self, entry: Entry) -> str:
         """Record ``entry``; returns an error text (empty on success)."""
-        if not entry.name or entry.name != entry.name.strip():
-            return f"invalid listener name {entry.name!r}: it must be non-empty, without spaces"
+        if name_error(entry.name):
+            return name_error(entry.name)
         if entry.name in self._entries:
             return (
                 f"a listener named {entry.name!r} is already registered;"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from actors._processes import session_pids
 from actors.primitives import BufferError, BufferStart, parse_results
+from actors.processes import session_pids
 from actors.testing import RuntimeFactory, wait_for_statistics
 from tests import listeners as L
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from actors import AskTimeoutError, NoSystemError, PlacementError, Runtime, UnknownListenerError
-from actors._processes import end_session, session_pids
-from actors._thespian_setup import free_port
+from actors.bases import free_port
 from actors.placement import meets_requirements
 from actors.primitives import BufferStart, parse_results
+from actors.processes import end_session, session_pids
 from actors.testing import RuntimeFactory
 from examples.two_members import Served
 from tests import listeners as L

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from actors import AskTimeoutError, Runtime
-from actors._thespian_setup import free_port
+from actors.bases import free_port
 from actors.primitives import BufferComplete, BufferStart
 from actors.testing import RuntimeFactory, wait_for_statistics
 from examples.two_members import Served

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from actors import AskTimeoutError, ListenerError
-from actors._processes import session_pids
+from actors.processes import session_pids
 from actors.testing import RuntimeFactory
 from tests import listeners as L
 

@@ -3,36 +3,48 @@
 Send a ``BufferStart`` to ``system.buffer`` or a ``SequenceStart`` to
 ``system.sequence``. Each run is a child actor owning a pure core
 (``BufferRun``, ``SequenceRun``) that can be tested without an actor system.
+Public names load on first use (see ``actors._lazy``).
 """
 
-from .buffer_run import BufferRun, ItemResult
-from .payloads import (
-    BufferComplete,
-    BufferDispatched,
-    BufferError,
-    BufferItem,
-    BufferProgress,
-    BufferStart,
-    SequenceComplete,
-    SequenceError,
-    SequenceStart,
-)
-from .results import format_results, parse_results
-from .sequence_run import SequenceRun
+from __future__ import annotations
 
-__all__ = [
-    "BufferStart",
-    "BufferComplete",
-    "BufferDispatched",
-    "BufferError",
-    "BufferProgress",
-    "BufferItem",
-    "SequenceStart",
-    "SequenceComplete",
-    "SequenceError",
-    "BufferRun",
-    "ItemResult",
-    "SequenceRun",
-    "format_results",
-    "parse_results",
-]
+from typing import TYPE_CHECKING
+
+from .._lazy import facade
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and readers
+    from ..messages import BufferItem
+    from .buffer_run import BufferRun
+    from .payloads import (
+        BufferComplete,
+        BufferDispatched,
+        BufferError,
+        BufferProgress,
+        BufferStart,
+        SequenceComplete,
+        SequenceError,
+        SequenceStart,
+    )
+    from .results import ItemResult, format_results, parse_results
+    from .sequence_run import SequenceRun
+
+_WHERE = {
+    "BufferStart": "payloads",
+    "BufferComplete": "payloads",
+    "BufferDispatched": "payloads",
+    "BufferError": "payloads",
+    "BufferProgress": "payloads",
+    "BufferItem": "payloads",
+    "SequenceStart": "payloads",
+    "SequenceComplete": "payloads",
+    "SequenceError": "payloads",
+    "BufferRun": "buffer_run",
+    "ItemResult": "results",
+    "SequenceRun": "sequence_run",
+    "format_results": "results",
+    "parse_results": "results",
+}
+
+__all__ = list(_WHERE)
+
+__getattr__, __dir__ = facade(__name__, globals(), _WHERE)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .._shell import Shell
 from ..huh import is_progress
 from ..messages import Address, Delivery, Expire, RunFinished, RunStart
+from ..shell import Shell
 
 __all__ = ["RunActor"]
 

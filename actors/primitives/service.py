@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._shell import Shell, log
 from ..errors import PayloadError
 from ..messages import (
     Address,
@@ -34,6 +33,7 @@ from ..messages import (
 )
 from ..parsing import parse
 from ..routing import respond
+from ..shell import Shell, log
 
 __all__ = ["ServiceActor", "Pending", "terminal_route", "timeout_error"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import _processes
+from .. import processes
 from ..runtime import Runtime, Statistics
 
 __all__ = ["RuntimeFactory", "LeftBehindError", "FakeClock", "wait_for_statistics", "wait_until_idle"]
@@ -90,8 +90,8 @@ class RuntimeFactory:
                 problems += _active_runs(runtime)
             session = runtime.session_id
             runtime.shutdown()
-            if session and _processes.session_pids(session):
-                leftover = _processes.end_session(session, grace=0.0)
+            if session and processes.session_pids(session):
+                leftover = processes.end_session(session, grace=0.0)
                 problems.append(f"processes {leftover} outlived shutdown of {runtime.base}")
         self.runtimes.clear()
         if problems:

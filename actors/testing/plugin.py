@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .. import _processes
+from .. import processes
 from .kit import RuntimeFactory
 
 
@@ -50,6 +50,6 @@ def runtime_factory(xmlactors_base: str) -> Iterator[RuntimeFactory]:
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
-    killed = _processes.end_tracked_sessions()
+    killed = processes.end_tracked_sessions()
     if killed:
         print(f"\nxmlactors: killed {len(killed)} leftover actor-system processes: {killed}")

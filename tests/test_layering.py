@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors._boundary", "actors.deploy", "actors.organism", "actors.runtime",
         "actors._system",
     }),
-    ("tools on top", {"actors", "actors.__main__", "actors._progress", "actors.cli_serve"}),
+    ("tools on top", {"actors", "actors.__main__"}),
 ]
 """Bottom first. A module imports only from its own layer or the layers below it.
 ``actors.cli.*`` and ``actors.testing.*`` are tools on top too (matched by prefix)."""

@@ -20,7 +20,6 @@ Invariants (tested as a state machine):
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterable
 
 __all__ = ["Dispatch", "Assignment"]
 
@@ -78,14 +77,6 @@ class Dispatch:
             self._held[slot][job] = None
             handed.append((slot, job))
         return handed
-
-    def drop_waiting(self, jobs: Iterable[int]) -> list[int]:
-        """Take ``jobs`` out of the queue (e.g. their deadline passed); returns those found."""
-        wanted = set(jobs)
-        found = [job for job in self._waiting if job in wanted]
-        if found:
-            self._waiting = collections.deque(j for j in self._waiting if j not in wanted)
-        return found
 
     def _roomiest(self) -> int | None:
         best, room = None, 0

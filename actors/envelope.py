@@ -21,7 +21,7 @@ from lxml import etree
 from .errors import PayloadError
 from .parsing import DEFAULT_LIMITS, ParseLimits, parse, to_bytes
 
-__all__ = ["ENVELOPE_NS", "Envelope", "is_envelope", "looks_like_envelope"]
+__all__ = ["ENVELOPE_NS", "Envelope", "looks_like_envelope"]
 
 ENVELOPE_NS = "https://xml-pipeline.org/ns/envelope/v1"
 _META_FIELDS = ("from", "to", "thread")
@@ -95,11 +95,6 @@ def _unqualified(payload: etree._Element) -> etree._Element:
             element.tag = element.tag[len(prefix):]
     etree.cleanup_namespaces(payload)
     return payload
-
-
-def is_envelope(root: etree._Element) -> bool:
-    """Whether a parsed document is an envelope rather than a bare payload."""
-    return root.tag == _q("message")
 
 
 def looks_like_envelope(data: str | bytes) -> bool:

@@ -44,7 +44,7 @@ def dispatched_run(total: int = 3) -> BufferRun:
 def test_a_new_run_has_nothing_completed_and_everything_pending() -> None:
     run, _clock = make_run(3)
     assert (run.completed, run.successful, run.pending) == (0, 0, 3)
-    assert not run.complete and not run.finished
+    assert not run.finished
 
 
 def test_recording_ok_failed_ok_counts_each_and_completes_after_the_third() -> None:
@@ -53,10 +53,10 @@ def test_recording_ok_failed_ok_counts_each_and_completes_after_the_third() -> N
     assert (run.completed, run.successful) == (1, 1)
     run.record(1, False, TIMEOUT_HUH)
     assert (run.completed, run.successful) == (2, 1)
-    assert not run.complete
+    assert not run.finished
     run.record(2, True, OK)
     assert (run.completed, run.successful, run.pending) == (3, 2, 0)
-    assert run.complete
+    assert run.finished
     failed = run.ordered_results()[1]
     assert failed == ItemResult(1, False, TIMEOUT_HUH, "error")
 
@@ -73,7 +73,7 @@ def test_five_results_ok_failed_ok_failed_ok_complete_with_three_successful() ->
     run = dispatched_run(5)
     for index, success in enumerate([True, False, True, False, True]):
         run.record(index, success, OK if success else TIMEOUT_HUH)
-    assert run.complete
+    assert run.finished
     assert (run.completed, run.successful, run.failed) == (5, 3, 2)
 
 
@@ -340,7 +340,7 @@ class BufferRunMachine(RuleBasedStateMachine):
         assert run.completed == len(self.filled)
         assert run.pending == self.total - run.completed
         assert run.dropped == self.dropped
-        assert run.finished is run.complete is self.finished
+        assert run.finished is self.finished
         if run.finished:
             assert run.in_flight == 0 and run.in_flight_indexes == ()
 

@@ -19,7 +19,7 @@ from actors.primitives.sequence_run import (
     SequenceCompleteOutcome,
     SequenceFailedOutcome,
     SequenceRun,
-    timeout_error,
+    deadline_error,
 )
 from tests.strategies import FakeClock, small_payloads, step_names, timeouts
 
@@ -40,7 +40,7 @@ def test_a_new_run_stands_at_the_first_step_with_the_initial_payload() -> None:
     run, _clock = make_run()
     assert (run.index, run.current_step, run.remaining) == (0, "a", ["a", "b", "c"])
     assert run.last_result == START
-    assert not run.complete and not run.finished and run.results == []
+    assert not run.succeeded and not run.finished and run.results == []
 
 
 def test_advancing_moves_step_by_step_and_completes_after_the_last() -> None:
@@ -51,13 +51,13 @@ def test_advancing_moves_step_by_step_and_completes_after_the_last() -> None:
         seen.append((run.index, run.current_step, run.last_result))
     assert seen == [(1, "b", b"<A/>"), (2, "c", b"<B/>"), (3, None, b"<C/>")]
     assert run.results == [b"<A/>", b"<B/>", b"<C/>"]
-    assert run.complete and run.remaining == []
+    assert run.succeeded and run.remaining == []
 
 
 def test_marking_a_step_failed_keeps_the_step_and_error_and_ends_the_run() -> None:
     run, _clock = make_run()
     assert run.fail(0, "Handler a crashed: boom")
-    assert run.failed and not run.complete and run.finished
+    assert run.failed_step and not run.succeeded and run.finished
     assert (run.failed_step, run.error) == ("a", "Handler a crashed: boom")
     assert (run.current_step, run.remaining) == (None, [])
 
@@ -79,7 +79,7 @@ def test_add_multiply_format_completes_with_the_three_results_in_order() -> None
     ]
     for index, output in enumerate(outputs):
         run.advance(index, output)
-    assert run.complete and run.results == outputs
+    assert run.succeeded and run.results == outputs
     outcome = run.outcome()
     assert outcome == SequenceCompleteOutcome("s1", outputs[-1], 3)
     assert pickle.loads(pickle.dumps(outcome)) == outcome
@@ -128,11 +128,11 @@ def test_the_deadline_after_completion_changes_nothing() -> None:
     run, clock = make_run(("a",))
     run.advance(0, b"<A/>")
     clock.advance(100.0)
-    assert not run.expire() and run.complete
+    assert not run.expire() and run.succeeded
 
 
-def test_the_timeout_error_names_the_step_and_the_whole_runs_deadline() -> None:
-    assert timeout_error("format", 0.25) == (
+def test_the_deadline_error_names_the_step_and_the_whole_runs_deadline() -> None:
+    assert deadline_error("format", 0.25) == (
         "Step format timed out: the sequence's deadline of 0.25s passed"
     )
 
@@ -214,7 +214,7 @@ class SequenceRunMachine(RuleBasedStateMachine):
         assert self.run.expire() is due
         if due:
             step = self.steps[len(self.results)]
-            error = timeout_error(step, self.timeout)
+            error = deadline_error(step, self.timeout)
             self.failure = (step, len(self.results), error)
 
     @rule()
@@ -235,7 +235,7 @@ class SequenceRunMachine(RuleBasedStateMachine):
         run = self.run
         assert run.results == self.results and run.index == len(self.results)
         assert run.dropped == self.dropped
-        assert not (run.complete and run.failed)
+        assert not (run.succeeded and run.failed_step)
         assert run.finished is self.finished
         assert run.last_result == (self.results[-1] if self.results else START)
         if run.finished:

@@ -23,7 +23,7 @@ from .buffer_run import BufferRun
 from .payloads import BufferComplete, BufferDispatched, BufferError, BufferProgress, BufferStart
 from .results import results_element
 from .run_actor import RunActor
-from .service import ServiceActor, timeout_error
+from .service import ServiceActor, bad_timeout
 
 __all__ = ["BufferService", "BufferRunActor", "default_window"]
 
@@ -92,8 +92,8 @@ class BufferService(ServiceActor):
                 return self.refused_send(delivery, name)
         if start.max_in_flight < 0:
             return f"max_in_flight must not be negative, got {start.max_in_flight}"
-        if timeout_error(start.timeout):
-            return timeout_error(start.timeout)
+        if bad_timeout(start.timeout):
+            return bad_timeout(start.timeout)
         return ""
 
     def _launch(

@@ -20,8 +20,7 @@ deadline (once) and the final formatting walk all indexes.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .results import (
@@ -31,11 +30,9 @@ from .results import (
     ItemResult,
     format_results,
 )
+from .run_core import Clock, RunCore
 
 __all__ = ["BufferOutcome", "BufferRun", "Clock", "ItemResult"]
-
-Clock = Callable[[], float]
-"""Monotonic seconds (``time.monotonic`` in the runtime, a fake in tests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,38 +56,17 @@ class BufferOutcome:
         return format_results(self.items)
 
 
-def _check_positive(name: str, value: float) -> None:
-    """Refuse a bound that would let a run go on forever or never start."""
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(
-            f"BufferRun {name} must be a finite number > 0 (got {value!r})"
-        )
-
-
-class BufferRun:
+class BufferRun(RunCore):
     """One Buffer run's state: a windowed dispatcher and a result table.
 
     The shell loop is: ``take_dispatches()`` and send those items; on each reply
     ``record()`` then ``take_dispatches()`` again; on a timer ``expire()``; when
-    ``finished``, send ``outcome()`` and exit. ``complete`` is an alias of
-    ``finished`` (the original's name): every index has a result, missing ones
-    included.
+    ``finished`` (every index has a result, missing ones included), send
+    ``outcome()`` and exit.
     """
 
     __slots__ = (
-        "_buffer_id",
-        "_clock",
-        "_deadline",
-        "_dropped",
-        "_failed",
-        "_in_flight",
-        "_missing",
-        "_next",
-        "_outcome_taken",
-        "_results",
-        "_successful",
-        "_timeout",
-        "_total",
+        "_failed", "_in_flight", "_missing", "_next", "_results", "_successful", "_total",
         "_window",
     )
 
@@ -107,21 +83,15 @@ class BufferRun:
                 f"BufferRun window must be >= 1 (got {window}); "
                 "resolve max_in_flight=0 to the base's default in the shell"
             )
-        _check_positive("timeout", timeout)
-        self._buffer_id = buffer_id
+        super().__init__(buffer_id, timeout, clock)
         self._total = total
         self._window = window
-        self._timeout = timeout
-        self._clock = clock
-        self._deadline = clock() + timeout
         self._results: list[ItemResult | None] = [None] * total
         self._next = 0  # Invariant: indexes < _next were dispatched, in order.
         self._in_flight: set[int] = set()
         self._successful = 0
         self._failed = 0
         self._missing = 0
-        self._dropped = 0
-        self._outcome_taken = False
 
     # -- transitions ---------------------------------------------------------
 
@@ -179,7 +149,7 @@ class BufferRun:
 
         Returns True if this call finished the run. Costs O(total) once.
         """
-        if self.finished or self._clock() < self._deadline:
+        if not self._past_deadline():
             return False
         for index in sorted(self._in_flight):
             self._fill(ItemResult(index, False, b"", REASON_TIMEOUT))
@@ -194,11 +164,10 @@ class BufferRun:
 
     def outcome(self) -> BufferOutcome | None:
         """The terminal summary: returned by the first call after finishing, None otherwise."""
-        if not self.finished or self._outcome_taken:
+        if not self._claim_outcome():
             return None
-        self._outcome_taken = True
         return BufferOutcome(
-            buffer_id=self._buffer_id,
+            buffer_id=self._run_id,
             total=self._total,
             successful=self._successful,
             failed=self._failed,
@@ -224,26 +193,12 @@ class BufferRun:
         return list(self._results)
 
     @property
-    def buffer_id(self) -> str:
-        return self._buffer_id
-
-    @property
     def total(self) -> int:
         return self._total
 
     @property
     def window(self) -> int:
         return self._window
-
-    @property
-    def timeout(self) -> float:
-        """Seconds from the start to the deadline."""
-        return self._timeout
-
-    @property
-    def deadline(self) -> float:
-        """Clock reading at which ``expire()`` ends the run (start + timeout)."""
-        return self._deadline
 
     @property
     def completed(self) -> int:
@@ -254,11 +209,6 @@ class BufferRun:
     def finished(self) -> bool:
         """Every index is filled (by a reply, a failure or the deadline)."""
         return self.completed == self._total
-
-    @property
-    def complete(self) -> bool:
-        """Alias of ``finished``, the original's name."""
-        return self.finished
 
     @property
     def successful(self) -> int:
@@ -287,14 +237,9 @@ class BufferRun:
         """The in-flight indexes, sorted (at most ``window`` of them)."""
         return tuple(sorted(self._in_flight))
 
-    @property
-    def dropped(self) -> int:
-        """Replies ignored: late, duplicate, out of range, or never dispatched."""
-        return self._dropped
-
     def __repr__(self) -> str:
         return (
-            f"<BufferRun {self._buffer_id!r} {self.completed}/{self._total} done, "
+            f"<BufferRun {self._run_id!r} {self.completed}/{self._total} done, "
             f"{self.in_flight} in flight, {self._dropped} dropped>"
         )
 

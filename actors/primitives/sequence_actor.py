@@ -22,7 +22,7 @@ from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .results import embeddable
 from .run_actor import RunActor
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
-from .service import ServiceActor, timeout_error
+from .service import ServiceActor, bad_timeout
 
 __all__ = ["SequenceService", "SequenceRunActor"]
 
@@ -56,8 +56,8 @@ class SequenceService(ServiceActor):
             self.refuse(delivery, start, "No steps specified")
             return
         start.sequence_id = start.sequence_id or secrets.token_hex(4)
-        if timeout_error(start.timeout):
-            self.refuse(delivery, start, timeout_error(start.timeout))
+        if bad_timeout(start.timeout):
+            self.refuse(delivery, start, bad_timeout(start.timeout))
             return
         if start.sequence_id in self.active:
             self.refuse(delivery, start, f"Sequence {start.sequence_id} is already active")

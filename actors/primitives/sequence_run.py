@@ -10,16 +10,17 @@ Invariants (tested as a state machine):
   late or duplicate reply is dropped (counted in ``dropped``);
 - ``len(results) == index`` while the run is not failed; a failure keeps the
   index of the step that failed and the results before it;
-- the run ends complete (every step answered) or failed (one step failed, or the
+- the run ends succeeded (every step answered) or failed (one step failed, or the
   deadline of the whole run passed), never both;
 - ``outcome()`` returns the terminal summary exactly once.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from .run_core import Clock, RunCore
 
 __all__ = [
     "Clock",
@@ -27,11 +28,8 @@ __all__ = [
     "SequenceFailedOutcome",
     "SequenceOutcome",
     "SequenceRun",
-    "timeout_error",
+    "deadline_error",
 ]
-
-Clock = Callable[[], float]
-"""Monotonic seconds (``time.monotonic`` in the runtime, a fake in tests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,7 @@ class SequenceFailedOutcome:
 SequenceOutcome = SequenceCompleteOutcome | SequenceFailedOutcome
 
 
-def timeout_error(step: str, timeout: float) -> str:
+def deadline_error(step: str, timeout: float) -> str:
     """The error of a run whose deadline passed while ``step`` was running.
 
     ``timeout`` bounds the whole run, counted from its start, not the step alone;
@@ -66,7 +64,7 @@ def timeout_error(step: str, timeout: float) -> str:
     return f"Step {step} timed out: the sequence's deadline of {timeout:g}s passed"
 
 
-class SequenceRun:
+class SequenceRun(RunCore):
     """One Sequence run's state: the current step and the results so far.
 
     The shell loop is: send ``payload`` to ``current_step``; on its reply call
@@ -75,19 +73,7 @@ class SequenceRun:
     when ``finished``, send ``outcome()`` and exit.
     """
 
-    __slots__ = (
-        "_clock",
-        "_deadline",
-        "_dropped",
-        "_error",
-        "_failed_step",
-        "_outcome_taken",
-        "_payload",
-        "_results",
-        "_sequence_id",
-        "_steps",
-        "_timeout",
-    )
+    __slots__ = ("_error", "_failed_step", "_payload", "_results", "_steps")
 
     def __init__(
         self,
@@ -103,22 +89,12 @@ class SequenceRun:
                 f"SequenceRun needs a non-empty list of step names (got {steps!r}); "
                 "refuse it at admission with 'No steps specified'"
             )
-        if not (timeout > 0 and math.isfinite(timeout)):
-            raise ValueError(
-                f"SequenceRun timeout must be a finite number > 0 (got {timeout!r}); "
-                "resolve timeout=0 to the runtime's default in the shell"
-            )
-        self._sequence_id = sequence_id
+        super().__init__(sequence_id, timeout, clock)
         self._steps = tuple(steps)
         self._payload = payload
-        self._timeout = timeout
-        self._clock = clock
-        self._deadline = clock() + timeout
         self._results: list[bytes] = []  # Invariant: results[k] is step k's output.
         self._failed_step: str | None = None  # None until a step fails.
         self._error = ""
-        self._dropped = 0
-        self._outcome_taken = False
 
     # -- transitions ---------------------------------------------------------
 
@@ -145,27 +121,22 @@ class SequenceRun:
         return True
 
     def expire(self) -> bool:
-        """At or after the deadline, fail the current step with ``timeout_error``.
+        """At or after the deadline, fail the current step with ``deadline_error``.
 
         Returns True if this call finished the run.
         """
-        if self.finished or self._clock() < self._deadline:
+        if not self._past_deadline():
             return False
         index = self.index
-        return self.fail(index, timeout_error(self._steps[index], self._timeout))
+        return self.fail(index, deadline_error(self._steps[index], self._timeout))
 
     def outcome(self) -> SequenceOutcome | None:
         """The terminal summary: returned by the first call after finishing, None otherwise."""
-        if not self.finished or self._outcome_taken:
+        if not self._claim_outcome():
             return None
-        self._outcome_taken = True
         if self._failed_step is not None:
-            return SequenceFailedOutcome(
-                self._sequence_id, self._failed_step, self.index, self._error
-            )
-        return SequenceCompleteOutcome(
-            self._sequence_id, self._results[-1], len(self._steps)
-        )
+            return SequenceFailedOutcome(self._run_id, self._failed_step, self.index, self._error)
+        return SequenceCompleteOutcome(self._run_id, self._results[-1], len(self._steps))
 
     def _accepts(self, step_index: int) -> bool:
         """Whether a reply for ``step_index`` may move the run; counts it if not."""
@@ -175,10 +146,6 @@ class SequenceRun:
         return True
 
     # -- queries ------------------------------------------------------------
-
-    @property
-    def sequence_id(self) -> str:
-        return self._sequence_id
 
     @property
     def steps(self) -> tuple[str, ...]:
@@ -210,26 +177,14 @@ class SequenceRun:
         return self._results[-1] if self._results else self._payload
 
     @property
-    def timeout(self) -> float:
-        """Seconds from the start to the deadline."""
-        return self._timeout
-
-    @property
-    def deadline(self) -> float:
-        """Clock reading at which ``expire()`` fails the run (start + timeout)."""
-        return self._deadline
-
-    @property
-    def complete(self) -> bool:
+    def succeeded(self) -> bool:
+        """Every step answered."""
         return self._failed_step is None and len(self._results) == len(self._steps)
 
     @property
-    def failed(self) -> bool:
-        return self._failed_step is not None
-
-    @property
     def finished(self) -> bool:
-        return self.failed or self.complete
+        """The run ended: every step answered, or one failed (the deadline included)."""
+        return self._failed_step is not None or self.succeeded
 
     @property
     def failed_step(self) -> str:
@@ -241,14 +196,9 @@ class SequenceRun:
         """Why the run failed; "" unless failed."""
         return self._error
 
-    @property
-    def dropped(self) -> int:
-        """Replies ignored: late, duplicate, or for a step other than the current one."""
-        return self._dropped
-
     def __repr__(self) -> str:
-        state = "failed" if self.failed else "complete" if self.complete else "running"
+        state = "failed" if self.failed_step else "succeeded" if self.succeeded else "running"
         return (
-            f"<SequenceRun {self._sequence_id!r} {state} at step "
+            f"<SequenceRun {self._run_id!r} {state} at step "
             f"{self.index}/{len(self._steps)}>"
         )

@@ -35,7 +35,7 @@ from ..parsing import parse
 from ..routing import respond
 from ..shell import Shell, log
 
-__all__ = ["ServiceActor", "Pending", "terminal_route", "timeout_error"]
+__all__ = ["ServiceActor", "Pending", "terminal_route", "bad_timeout"]
 
 Continuation = Callable[[dict[str, Address]], None]
 Failure = Callable[[str], None]
@@ -61,7 +61,7 @@ DEADLINE_TICK = 1.0
 """Longest a service's deadline timer waits, so a run ends within a second of its deadline."""
 
 
-def timeout_error(timeout: float) -> str:
+def bad_timeout(timeout: float) -> str:
     """The admission error for a ``timeout`` no run could keep, or ``""`` for a good one."""
     if math.isfinite(timeout) and timeout >= 0:
         return ""

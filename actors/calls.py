@@ -1,11 +1,14 @@
 """Handler calls in flight: up to K at once, each answer collected the moment it is ready.
 
 A listener's ``concurrency`` K is how many calls of its handler one worker
-runs at once (in process: the listener itself). An ``async def`` handler runs
+runs at once (in process: the listener itself); a worker may hold more jobs
+than that, and starts each when a place frees. An ``async def`` handler runs
 as tasks on one long-lived event loop, so a client session or connection
-pool kept at module level survives between calls; a plain function with
-K > 1 runs in a pool of K threads (for blocking I/O libraries); a plain
-function with K = 1 runs on the actor's own thread, one call at a time.
+pool kept at module level survives between calls; a plain function runs in a
+pool of K threads (for blocking I/O libraries, and so that a worker's actor
+stays free to take jobs and answer while a call runs), except with
+``inline``: in process, a plain function with K = 1 runs on the caller's
+thread, one call at a time.
 
 Whoever runs a ``Calls`` is woken through ``notify`` (from any thread) when
 an answer is ready, and then takes them with ``finished()``: a worker
@@ -19,8 +22,10 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
+import dataclasses
 import inspect
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -125,6 +130,7 @@ class Calls:
         capacity: int,
         notify: Callable[[], None],
         loop: asyncio.AbstractEventLoop | None = None,
+        inline: bool = False,
     ) -> None:
         self.handling = handling
         self.capacity = capacity
@@ -137,9 +143,12 @@ class Calls:
         self._to_spawn: collections.deque[Call] = collections.deque()
         self._signalled = False
         self._running = 0
+        self._places: asyncio.Semaphore | None = None  # made on the loop, at the first call
+        self.inline = not self.is_async and capacity == 1 and inline
+        """A plain handler with ``capacity`` 1 run on the caller's thread: ``start`` answers at once."""
         self._pool = (
             concurrent.futures.ThreadPoolExecutor(capacity, thread_name_prefix=handling.name)
-            if not self.is_async and capacity > 1 else None
+            if not self.is_async and not self.inline else None
         )
 
     @property
@@ -182,13 +191,14 @@ class Calls:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _answer(self, call: Call) -> WorkDone:
+        began = time.monotonic()
         try:
             result = self.handling.spec.handler(call.payload, call.meta)
             if inspect.isawaitable(result):  # a plain function that returned a coroutine
                 result = asyncio.run(_awaited(result))
         except Exception as exc:  # noqa: BLE001 - any handler failure goes back to its caller once
-            return self.handling.crashed(call.work, exc)
-        return self.handling.outcome(call.work, result)
+            return _timed(self.handling.crashed(call.work, exc), began)
+        return _timed(self.handling.outcome(call.work, result), began)
 
     def _run_sync(self, call: Call) -> None:
         self._ready(self._answer(call))
@@ -196,11 +206,19 @@ class Calls:
     def _spawn(self) -> None:
         """On the loop: a task for every call started since the last time."""
         assert self._loop is not None
+        if self._places is None:
+            self._places = asyncio.Semaphore(self.capacity)
         while self._to_spawn:
             self._loop.create_task(self._run_async(self._to_spawn.popleft()))
 
     async def _run_async(self, call: Call) -> None:
+        assert self._places is not None
+        async with self._places:  # at most ``capacity`` calls run; the rest wait their turn
+            await self._run_now(call)
+
+    async def _run_now(self, call: Call) -> None:
         timeout = self.handling.spec.timeout
+        began = time.monotonic()
         try:
             if not timeout:
                 answer = self.handling.outcome(
@@ -210,7 +228,7 @@ class Calls:
                 answer = await self._run_bounded(call, timeout)
         except Exception as exc:  # noqa: BLE001 - any handler failure goes back to its caller once
             answer = self.handling.crashed(call.work, exc)
-        self._ready(answer)
+        self._ready(_timed(answer, began))
 
     async def _run_bounded(self, call: Call, timeout: float) -> WorkDone:
         """The call under the listener's timeout: past it, cancelled and answered "too slow"."""
@@ -228,6 +246,11 @@ class Calls:
         if not self._signalled:
             self._signalled = True
             self._notify()
+
+
+def _timed(answer: WorkDone, began: float) -> WorkDone:
+    """The answer with how long its call ran."""
+    return dataclasses.replace(answer, seconds=time.monotonic() - began)
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -12,6 +12,7 @@ itself, on the in-process system's event loop or a pool of threads.
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .calls import Calls, current_host, is_async_handler
-from .dispatch import Dispatch
+from .dispatch import Dispatch, prefetch_for
 from .handling import Handling
 from .huh import is_huh, make_huh
 from .messages import (
@@ -82,6 +83,7 @@ class ListenerActor(Shell):
         self.dispatch = Dispatch(1, 1)  # replaced by the spec's shape at start
         self.jobs: dict[int, tuple[Delivery, float]] = {}  # job -> (delivery, handed-out time)
         self.next_job = 0
+        self.recent: collections.deque[float] = collections.deque(maxlen=8)  # call seconds
         self.early: list[tuple[Any, Address]] = []
         self.counters = {"handled": 0, "refused": 0, "replaced": 0}
         self.watching = False  # a "watch" timer is pending
@@ -119,7 +121,7 @@ class ListenerActor(Shell):
             self.calls = Calls(
                 Handling(spec), spec.concurrency,
                 notify=lambda: host.post(address, CallsFinished()) if host else None,
-                loop=host.loop if host else None,
+                loop=host.loop if host else None, inline=True,
             )
             if host is not None:
                 host.adopt(self.calls)
@@ -186,7 +188,24 @@ class ListenerActor(Shell):
             return False
         delivery, _ = self.jobs.pop(done.job_id)
         self.route(delivery, done)
+        if done.seconds and self.workers:
+            self.measure(done.seconds)
         return True
+
+    def measure(self, seconds: float) -> None:
+        """Follow how long calls take; workers hold a couple of milliseconds of them queued.
+
+        The longest of the last few calls counts, and nothing is queued before
+        that many were measured: one slow call stops the queueing at once.
+        """
+        assert self.spec is not None
+        if not self.spec.queues:
+            return
+        self.recent.append(seconds)
+        measured = max(self.recent) if len(self.recent) == self.recent.maxlen else None
+        held = self.spec.concurrency + prefetch_for(measured)
+        if held != self.dispatch.capacity:
+            self.hand_out(self.dispatch.resize(held))
 
     def route(self, delivery: Delivery, done: WorkDone) -> None:
         """Send a handler's outcome on: back along the path, or forward; ``none`` ends it."""

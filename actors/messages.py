@@ -147,11 +147,22 @@ class ListenerInfo:
     workers: int = 1
     concurrency: int = 1
     """Calls of the handler in flight at once per worker (in process: in the listener)."""
+    timeout: float = 0.0
+    """Seconds one call may take (0: no limit)."""
 
     @property
     def capacity(self) -> int:
         """Calls the listener runs at once: ``workers x concurrency``."""
         return self.workers * self.concurrency
+
+    @property
+    def queues(self) -> bool:
+        """Whether its workers may hold jobs beyond the calls they run (``dispatch.prefetch_for``).
+
+        Not with a ``timeout``: then a worker holds only what it runs, so the
+        listener's clock times each call from the moment it was handed over.
+        """
+        return self.timeout <= 0
 
     def info(self) -> ListenerInfo:
         """Just the ``ListenerInfo`` part (what the registry keeps of a ``ListenerSpec``)."""
@@ -169,7 +180,6 @@ class ListenerSpec(ListenerInfo):
 
     handler: Any = None
     payload_classes: tuple[type, ...] = ()
-    timeout: float = 0.0
     limits: ParseLimits = DEFAULT_LIMITS
     inline: bool = False
     """Run the handler inside the listener actor, with no worker actors (in process only)."""
@@ -193,12 +203,14 @@ class WorkDone:
 
     ``kind`` is ``"respond"``, ``"forward"`` (to ``to``), ``"none"`` (end of
     the thread) or ``"huh"`` (the payload is a ``<huh>`` error for the caller).
+    ``seconds`` is how long the call ran, by the worker's clock (0: not run).
     """
 
     job_id: int
     kind: str
     payload: bytes = b""
     to: str = ""
+    seconds: float = 0.0
 
     def __repr__(self) -> str:
         return f"WorkDone({self.job_id}, {self.kind})"

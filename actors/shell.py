@@ -22,7 +22,7 @@ from thespian.actors import (
 )
 
 from .huh import make_huh
-from .messages import Address, Batch, Delivery, Resolve, Resolved
+from .messages import Address, Batch, Delivery, ListenerInfo, Resolve, Resolved
 from .routing import respond
 
 __all__ = ["Shell", "log"]
@@ -45,7 +45,7 @@ class Shell(Actor):  # type: ignore[misc]
         self._outbox: list[tuple[Address, list[Any]]] | None = None  # while handling a Batch
         self.registry: Address = None
         self.addresses: dict[str, Address] = {}
-        self.capacities: dict[str, int] = {}  # listener name -> workers x concurrency
+        self.listeners: dict[str, ListenerInfo] = {}  # what the registry said of each name
         self.exiting = False
 
     # Thespian's entry point. Never raises: see the module docstring.
@@ -135,7 +135,7 @@ class Shell(Actor):  # type: ignore[misc]
         """The registry answered a ``Resolve``; the default caches the address."""
         if answer.address is not None and answer.info is not None:
             self.addresses[answer.name] = answer.address
-            self.capacities[answer.name] = answer.info.capacity
+            self.listeners[answer.name] = answer.info
 
     # Helpers.
     def stop(self) -> None:

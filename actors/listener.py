@@ -108,8 +108,13 @@ class ListenerActor(Shell):
         elif isinstance(message, StatsRequest):
             self.answer(message, sender, StatsReply(tuple(self.counters.items()), message.token))
         elif isinstance(message, PidsRequest):
-            pids = (os.getpid(), *(w.pid for w in self.workers if w.pid))
-            self.answer(message, sender, PidsReply(pids, os.getsid(0), message.token))
+            assert self.spec is not None
+            workers = ([(slot, w.pid) for slot, w in enumerate(self.workers) if w.pid]
+                       if self.calls is None  # in process the listener runs the calls itself
+                       else [(slot, os.getpid()) for slot in range(self.spec.workers)])
+            named = ((self.spec.name, os.getpid()),
+                     *((f"{self.spec.name}/worker/{slot}", pid) for slot, pid in workers))
+            self.answer(message, sender, PidsReply(named, os.getsid(0), message.token))
 
     def start(self, spec: ListenerSpec) -> None:
         self.spec, self.registry = spec, spec.registry

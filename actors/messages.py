@@ -24,7 +24,7 @@ __all__ = [
     "WorkerInit", "WorkerReady", "CallsFinished", "ListenerInfo", "ListenerSpec", "Register",
     "Registered", "Resolve", "Resolved", "StatsRequest", "StatsReply", "PidsRequest",
     "PidsReply", "ServiceInit", "RunOrigin", "RunStart", "BufferRunStart", "SequenceRunStart",
-    "RunFinished", "Expire",
+    "RunPid", "RunFinished", "Expire",
 ]
 
 Address = Any
@@ -309,11 +309,16 @@ class PidsRequest:
 
 @dataclass(frozen=True, slots=True)
 class PidsReply:
-    """Process ids, with the session id of the actor system's processes."""
+    """Which process runs which component (``"NAME/worker/N"``, ``"system.buffer/run/ID"``),
+    with the session id of the actor system's processes."""
 
-    pids: tuple[int, ...]
+    processes: tuple[tuple[str, int], ...]
     session_id: int
     token: Any = None
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(pid for _name, pid in self.processes)
 
 
 # -- orchestration runs -----------------------------------------------------------
@@ -353,11 +358,16 @@ class RunOrigin:
 
 @dataclass(frozen=True, slots=True)
 class RunStart:
-    """Sent once by a service to the new child actor of one run: what both kinds of run share."""
+    """Sent once by a service to the new child actor of one run: what both kinds of run share.
+
+    ``service`` is where the run reports that its answer is out (the start may
+    reach it through the service's pool of run actors).
+    """
 
     run_id: str
     timeout: float
     origin: RunOrigin
+    service: Address = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +387,14 @@ class SequenceRunStart(RunStart):
     steps: tuple[str, ...] = ()
     addresses: tuple[Address, ...] = ()
     payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class RunPid:
+    """From a run to its service, as it begins: the process it runs in."""
+
+    run_id: str
+    pid: int
 
 
 @dataclass(frozen=True, slots=True)

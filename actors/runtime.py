@@ -56,6 +56,8 @@ class Statistics:
     handled: int
     refused_sends: int
     replaced_workers: int
+    idle_runs: int = 0
+    """Run actors started ahead of the runs that will use them (multiprocess bases)."""
 
 
 class Runtime:
@@ -286,17 +288,24 @@ class Runtime:
             handled=total["handled"],
             refused_sends=total["refused"],
             replaced_workers=total["replaced"],
+            idle_runs=sum(counters.get(s, {}).get("warm", 0) for s in ("system.buffer", "system.sequence")),
         )
 
     def pids(self, timeout: float = 10.0) -> set[int]:
         """Process ids of every actor (empty on the in-process base)."""
         if self.base not in bases.MULTIPROCESS_BASES:
             return set()
+        return set(self.processes(timeout).values())
+
+    def processes(self, timeout: float = 10.0) -> dict[str, int]:
+        """Which process runs which component: ``"registry"``, ``"system.buffer"``,
+        ``"system.sequence"``, each listener's name (its supervisor), ``"NAME/worker/N"``,
+        and each active run as ``"system.buffer/run/ID"``. In process every pid is this one."""
         targets = [(self._system().registry, PidsRequest)] + [
             (address, PidsRequest) for address in self.addresses.values()
         ]
-        return {pid for r in self._mailbox().gather(targets, timeout) if isinstance(r, PidsReply)
-                for pid in r.pids}
+        return {name: pid for r in self._mailbox().gather(targets, timeout)
+                if isinstance(r, PidsReply) for name, pid in r.processes}
 
     # -- plumbing ---------------------------------------------------------
 

@@ -142,6 +142,10 @@ class Shell(Actor):  # type: ignore[misc]
         """Exit after the messages already queued (a run actor's last act)."""
         self.send(self.myAddress, ActorExitRequest())
 
+    def dismiss(self, child: Address) -> None:
+        """Tell a child actor to exit (its exit comes back as ``on_child_exited``)."""
+        self.send(child, ActorExitRequest())
+
     def set_timer(self, seconds: float, payload: Any) -> None:
         """Ask for ``on_wakeup(payload)`` after ``seconds`` (timers cannot be cancelled)."""
         self.wakeupAfter(max(seconds, 0.0), payload)

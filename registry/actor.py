@@ -47,7 +47,7 @@ class RegistryActor(Shell):
             counters = (("listeners", len(self.directory)),)
             self.answer(message, sender, StatsReply(counters, message.token))
         elif isinstance(message, PidsRequest):
-            self.answer(message, sender, PidsReply((os.getpid(),), os.getsid(0), message.token))
+            self.answer(message, sender, PidsReply((("registry", os.getpid()),), os.getsid(0), message.token))
 
     def resolution(self, question: Resolve) -> Resolved:
         entry = self.directory.get(question.name)

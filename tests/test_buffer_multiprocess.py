@@ -57,20 +57,20 @@ def test_a_run_whose_process_dies_still_answers_once(
 ) -> None:
     rt = runtime_factory.started()
     rt.register("w", L.work, L.Work)
-    before = set(session_pids(rt.session_id))
     log = tmp_path / "started.log"
     answers: list[object] = []
     item = L.Work(value=1, sleep_ms=30_000, log_path=str(log))
-    start = BufferStart(target="w", items=[item], timeout=60)
+    start = BufferStart(target="w", items=[item], timeout=60, buffer_id="doomed")
     asker = threading.Thread(target=lambda: answers.append(
         rt.ask("system.buffer", start, timeout=60)))
     asker.start()
-    # Once the item is being handled the run is up: it is the session's one new process.
+    # Once the item is being handled the run is up, and its service knows its process.
     deadline = time.monotonic() + 20
     while not log.exists():
         assert time.monotonic() < deadline, "the item never reached its worker"
         time.sleep(0.02)  # polling a file the handler writes, not waiting for an actor
-    (run,) = set(session_pids(rt.session_id)) - before - rt.pids()
+    run = rt.processes()["system.buffer/run/doomed"]
+    assert run in session_pids(rt.session_id) and list(rt.processes().values()).count(run) == 1
     os.kill(run, signal.SIGKILL)
     asker.join(30)
     (answer,) = answers

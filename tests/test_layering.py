@@ -34,7 +34,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("actors", {
         "actors.shell", "actors.worker", "actors.listener", "actors.primitives.service",
         "actors.primitives.run_actor", "actors.primitives.buffer_actor",
-        "actors.primitives.sequence_actor", "actors.services", "registry", "registry.actor",
+        "actors.primitives.sequence_actor", "actors.primitives.run_pool", "actors.services",
+        "registry", "registry.actor",
     }),
     ("the user's process", {
         "actors.bases", "actors.processes", "actors._inprocess", "actors._mailbox",

@@ -50,86 +50,6 @@ def default_window(base: str, target: ListenerInfo) -> int:
     return max(8, 4 * target.capacity, queued)
 
 
-class BufferService(ServiceActor):
-    """``system.buffer``: admission, then one child actor per run."""
-
-    payload_class = BufferStart
-    embedded_field = "Items"
-
-    def lost_answer(self, run_id: str) -> bytes:
-        return BufferError(run_id, "Buffer run ended without a result").to_bytes()
-
-    def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
-        self.counters["rejected"] += 1
-        buffer_id = getattr(start, "buffer_id", "") or "unknown"
-        self.reply(delivery, BufferError(buffer_id, error).to_bytes(), self.name)
-
-    def admit(self, delivery: Delivery, start: Any, embedded: Any) -> None:
-        assert self.init is not None
-        start.buffer_id = start.buffer_id or secrets.token_hex(4)
-        try:
-            items = split_items(embedded, self.init.limits) if embedded is not None else []
-        except PayloadError as exc:
-            self.refuse(delivery, start, f"Malformed items: {exc}")
-            return
-        error = self._admission_error(delivery, start, items)
-        if error:
-            self.refuse(delivery, start, error)
-            return
-        names = [start.target] + ([start.return_to] if start.return_to else [])
-        self.resolve(
-            names,
-            lambda found: self._launch(delivery, start, items, found),
-            lambda name: self.refuse(delivery, start, _unknown(name, start)),
-        )
-
-    def _admission_error(self, delivery: Delivery, start: Any, items: list[bytes]) -> str:
-        if not items:
-            return "No items specified"
-        if not start.target:
-            return "No target specified"
-        if start.buffer_id in self.active:
-            return f"Buffer {start.buffer_id} is already active"
-        for name in (start.target, start.return_to):
-            if name and not may_send(delivery.authority, name):
-                return self.refused_send(delivery, name)
-        if start.max_in_flight < 0:
-            return f"max_in_flight must not be negative, got {start.max_in_flight}"
-        if bad_timeout(start.timeout):
-            return bad_timeout(start.timeout)
-        return ""
-
-    def _launch(
-        self, delivery: Delivery, start: Any, items: list[bytes], found: dict[str, Address]
-    ) -> None:
-        assert self.init is not None
-        if start.buffer_id in self.active:  # admitted twice while names were resolved
-            self.refuse(delivery, start, f"Buffer {start.buffer_id} is already active")
-            return
-        origin = self.origin(delivery, start, found)
-        target = self.listeners.get(start.target, ListenerInfo(start.target))
-        run = BufferRunStart(
-            run_id=start.buffer_id,
-            timeout=start.timeout or self.init.run_deadline,
-            origin=origin if start.collect else replace(origin, answer=None),
-            items=tuple(items),
-            target=found[start.target],
-            window=start.max_in_flight or default_window(self.init.base, target),
-            progress_to=respond(delivery, b"", self.name) if start.progress and start.collect
-            else None,
-        )
-        self.spawn_run(BufferRunActor, run)
-        if not start.collect:
-            dispatched = BufferDispatched(start.buffer_id, len(items))
-            self.reply(delivery, dispatched.to_bytes(), self.name)
-
-
-def _unknown(name: str, start: Any) -> str:
-    if name == start.target:
-        return f"Unknown target listener: {name}"
-    return f"Unknown return_to listener: {name}"
-
-
 class BufferRunActor(RunActor):
     """One Buffer run: owns its ``BufferRun`` core; exits after its terminal message."""
 
@@ -195,3 +115,83 @@ class BufferRunActor(RunActor):
             outcome.failed, outcome.missing,
         ).to_bytes()
 
+
+class BufferService(ServiceActor):
+    """``system.buffer``: admission, then one child actor per run."""
+
+    payload_class = BufferStart
+    run_actor_class = BufferRunActor
+    embedded_field = "Items"
+
+    def lost_answer(self, run_id: str) -> bytes:
+        return BufferError(run_id, "Buffer run ended without a result").to_bytes()
+
+    def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
+        self.counters["rejected"] += 1
+        buffer_id = getattr(start, "buffer_id", "") or "unknown"
+        self.reply(delivery, BufferError(buffer_id, error).to_bytes(), self.name)
+
+    def admit(self, delivery: Delivery, start: Any, embedded: Any) -> None:
+        assert self.init is not None
+        start.buffer_id = start.buffer_id or secrets.token_hex(4)
+        try:
+            items = split_items(embedded, self.init.limits) if embedded is not None else []
+        except PayloadError as exc:
+            self.refuse(delivery, start, f"Malformed items: {exc}")
+            return
+        error = self._admission_error(delivery, start, items)
+        if error:
+            self.refuse(delivery, start, error)
+            return
+        names = [start.target] + ([start.return_to] if start.return_to else [])
+        self.resolve(
+            names,
+            lambda found: self._launch(delivery, start, items, found),
+            lambda name: self.refuse(delivery, start, _unknown(name, start)),
+        )
+
+    def _admission_error(self, delivery: Delivery, start: Any, items: list[bytes]) -> str:
+        if not items:
+            return "No items specified"
+        if not start.target:
+            return "No target specified"
+        if start.buffer_id in self.active:
+            return f"Buffer {start.buffer_id} is already active"
+        for name in (start.target, start.return_to):
+            if name and not may_send(delivery.authority, name):
+                return self.refused_send(delivery, name)
+        if start.max_in_flight < 0:
+            return f"max_in_flight must not be negative, got {start.max_in_flight}"
+        if bad_timeout(start.timeout):
+            return bad_timeout(start.timeout)
+        return ""
+
+    def _launch(
+        self, delivery: Delivery, start: Any, items: list[bytes], found: dict[str, Address]
+    ) -> None:
+        assert self.init is not None
+        if start.buffer_id in self.active:  # admitted twice while names were resolved
+            self.refuse(delivery, start, f"Buffer {start.buffer_id} is already active")
+            return
+        origin = self.origin(delivery, start, found)
+        target = self.listeners.get(start.target, ListenerInfo(start.target))
+        run = BufferRunStart(
+            run_id=start.buffer_id,
+            timeout=start.timeout or self.init.run_deadline,
+            origin=origin if start.collect else replace(origin, answer=None),
+            items=tuple(items),
+            target=found[start.target],
+            window=start.max_in_flight or default_window(self.init.base, target),
+            progress_to=respond(delivery, b"", self.name) if start.progress and start.collect
+            else None,
+        )
+        self.spawn_run(run)
+        if not start.collect:
+            dispatched = BufferDispatched(start.buffer_id, len(items))
+            self.reply(delivery, dispatched.to_bytes(), self.name)
+
+
+def _unknown(name: str, start: Any) -> str:
+    if name == start.target:
+        return f"Unknown target listener: {name}"
+    return f"Unknown return_to listener: {name}"

@@ -9,11 +9,12 @@ service, and exits. Runs in its own process on the multiprocess bases.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from ..huh import is_progress
-from ..messages import Address, Delivery, Expire, RunFinished, RunStart
+from ..messages import Address, Delivery, Expire, RunFinished, RunPid, RunStart
 from ..shell import Shell
 
 __all__ = ["RunActor"]
@@ -41,7 +42,8 @@ class RunActor(Shell):
             if isinstance(message.token, int) and not is_progress(message.payload):
                 self.on_reply(message)
         elif isinstance(message, self.start_class):
-            self.service = sender
+            self.service = message.service or sender
+            self.send(self.service, RunPid(message.run_id, os.getpid()))
             self.begin(message)
         elif isinstance(message, Expire):
             self.expire()

@@ -29,10 +29,60 @@ __all__ = ["SequenceService", "SequenceRunActor"]
 NAME = "system.sequence"
 
 
+class SequenceRunActor(RunActor):
+    """One Sequence run: owns its ``SequenceRun`` core; exits after its terminal message."""
+
+    start_class = SequenceRunStart
+    run: SequenceRunStart
+    core: SequenceRun | None
+
+    def begin(self, run: SequenceRunStart) -> None:
+        self.run = run
+        self.core = SequenceRun(
+            run.run_id, run.steps, run.payload, timeout=run.timeout, clock=time.monotonic
+        )
+        self.send_step(0, run.payload)
+
+    def send_step(self, index: int, payload: bytes) -> None:
+        run = self.run
+        delivery = Delivery(
+            target=run.steps[index],
+            sender=NAME,
+            thread_id=run.origin.thread_id,
+            payload=payload,
+            path=(Hop(NAME, self.myAddress, index),),
+            authority=run.origin.authority,
+            principal=run.origin.principal,
+        )
+        self.send(run.addresses[index], delivery)
+
+    def on_reply(self, reply: Delivery) -> None:
+        assert self.core is not None
+        index = reply.token
+        success, _reason = reply_outcome(reply.payload)
+        if success:
+            moved = self.core.advance(index, reply.payload)
+            if moved and not self.core.finished:
+                self.send_step(self.core.index, reply.payload)
+        else:
+            self.core.fail(index, error_text(reply.payload))
+        if self.core.finished:
+            self.finish()
+
+    def terminal(self, outcome: Any) -> bytes:
+        if isinstance(outcome, SequenceCompleteOutcome):
+            final = cast(Xml, embeddable(outcome.final_result))  # an element, embedded as it is
+            return SequenceComplete(outcome.sequence_id, final, outcome.step_count).to_bytes()
+        return SequenceError(
+            outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
+        ).to_bytes()
+
+
 class SequenceService(ServiceActor):
     """``system.sequence``: admission, then one child actor per run."""
 
     payload_class = SequenceStart
+    run_actor_class = SequenceRunActor
     embedded_field = "Payload"
 
     def lost_answer(self, run_id: str) -> bytes:
@@ -106,56 +156,8 @@ class SequenceService(ServiceActor):
             addresses=tuple(found[step] for step in steps),
             payload=payload,
         )
-        self.spawn_run(SequenceRunActor, run)
+        self.spawn_run(run)
 
-
-class SequenceRunActor(RunActor):
-    """One Sequence run: owns its ``SequenceRun`` core; exits after its terminal message."""
-
-    start_class = SequenceRunStart
-    run: SequenceRunStart
-    core: SequenceRun | None
-
-    def begin(self, run: SequenceRunStart) -> None:
-        self.run = run
-        self.core = SequenceRun(
-            run.run_id, run.steps, run.payload, timeout=run.timeout, clock=time.monotonic
-        )
-        self.send_step(0, run.payload)
-
-    def send_step(self, index: int, payload: bytes) -> None:
-        run = self.run
-        delivery = Delivery(
-            target=run.steps[index],
-            sender=NAME,
-            thread_id=run.origin.thread_id,
-            payload=payload,
-            path=(Hop(NAME, self.myAddress, index),),
-            authority=run.origin.authority,
-            principal=run.origin.principal,
-        )
-        self.send(run.addresses[index], delivery)
-
-    def on_reply(self, reply: Delivery) -> None:
-        assert self.core is not None
-        index = reply.token
-        success, _reason = reply_outcome(reply.payload)
-        if success:
-            moved = self.core.advance(index, reply.payload)
-            if moved and not self.core.finished:
-                self.send_step(self.core.index, reply.payload)
-        else:
-            self.core.fail(index, error_text(reply.payload))
-        if self.core.finished:
-            self.finish()
-
-    def terminal(self, outcome: Any) -> bytes:
-        if isinstance(outcome, SequenceCompleteOutcome):
-            final = cast(Xml, embeddable(outcome.final_result))  # an element, embedded as it is
-            return SequenceComplete(outcome.sequence_id, final, outcome.step_count).to_bytes()
-        return SequenceError(
-            outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
-        ).to_bytes()
 
 
 def _the_payload(embedded: Any, limits: ParseLimits) -> bytes:

@@ -9,6 +9,7 @@ lives in its child.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -26,6 +27,7 @@ from ..messages import (
     Resolved,
     RunFinished,
     RunOrigin,
+    RunPid,
     RunStart,
     ServiceInit,
     StatsReply,
@@ -34,6 +36,7 @@ from ..messages import (
 from ..parsing import parse
 from ..routing import respond
 from ..shell import Shell, log
+from .run_pool import Launch, Launched, PoolInit, Retire, RunExited, RunPool, Used, Warm
 
 __all__ = ["ServiceActor", "Pending", "terminal_route", "bad_timeout"]
 
@@ -56,6 +59,16 @@ class Pending:
         self.proceed = proceed
         self.unknown = unknown
 
+
+WARM_RUNS = 2
+"""Run actors a service's pool keeps started ahead of the runs that will use them (see
+``run_pool``); in process an actor costs nothing to start: no pool."""
+
+EXIT_GRACE = 1.0
+"""Seconds a service waits, after a run's actor exited, for the run's own word that it answered."""
+
+RETIRE_AFTER = 30.0
+"""Seconds without a new run after which a service lets its warm run actors exit."""
 
 DEADLINE_TICK = 1.0
 """Longest a service's deadline timer waits, so a run ends within a second of its deadline."""
@@ -90,6 +103,8 @@ class ServiceActor(Shell):
     batched_kinds = (Delivery,)
 
     payload_class: type = object
+    run_actor_class: type = object
+    """The child actor class of one run (a ``RunActor``)."""
     embedded_field = ""
     """The tag of the start payload's ``Xml`` field whose elements the run needs as wire bytes.
 
@@ -106,8 +121,14 @@ class ServiceActor(Shell):
         self.waiting: dict[int, Pending] = {}
         self.deadlines: dict[str, float] = {}  # run id -> time.monotonic() of its deadline
         self.unanswered: dict[str, RunOrigin] = {}  # run id -> whom it owes its terminal message
+        self.exited: set[str] = set()  # runs whose actor exited; their RunFinished may yet come
+        self.run_pids: dict[str, int] = {}  # active run id -> the process it runs in
         self.tick_at: float | None = None
         self.next_wait = 0
+        self.pool: Address = None  # the RunPool child (multiprocess bases)
+        self.warm: list[Address] = []  # run actors started ahead by the pool, not yet given a run
+        self.last_run = 0.0  # time.monotonic() of the latest run's start
+        self.retiring = False  # a "retire" timer is pending
         # rejected: runs refused at admission; refused: sends refused by peers (audited).
         self.counters = {"started": 0, "rejected": 0, "refused": 0}
 
@@ -130,15 +151,33 @@ class ServiceActor(Shell):
             self.accept(message.with_origin(sender))
         elif isinstance(message, BufferItem):
             self.accept(message.as_delivery(self.name, sender))
+        elif isinstance(message, RunPid):
+            if message.run_id in self.active:
+                self.run_pids[message.run_id] = message.pid
         elif isinstance(message, RunFinished):
             self.unanswered.pop(message.run_id, None)
+            self.run_pids.pop(message.run_id, None)
+            if message.run_id in self.exited:  # its exit notice came first
+                self.exited.discard(message.run_id)
+                del self.deadlines[message.run_id]
+        elif isinstance(message, Warm):
+            self.warm.append(message.address)
+        elif isinstance(message, RunExited):
+            self.run_exited(message.address)
+        elif isinstance(message, Launched):
+            if message.run_id in self.active:
+                self.active[message.run_id] = message.address
         elif isinstance(message, ServiceInit):
             self.init, self.name, self.registry = message, message.name, message.registry
+            self.start_pool()
         elif isinstance(message, StatsRequest):
-            counters = (("active", len(self.active)), *self.counters.items())
+            counters = (("active", len(self.active)), ("warm", len(self.warm)),
+                        *self.counters.items())
             self.answer(message, sender, StatsReply(counters, message.token))
         elif isinstance(message, PidsRequest):
-            self.answer(message, sender, PidsReply((os.getpid(),), os.getsid(0), message.token))
+            runs = ((f"{self.name}/run/{run_id}", pid) for run_id, pid in self.run_pids.items())
+            named = ((self.name, os.getpid()), *runs)
+            self.answer(message, sender, PidsReply(named, os.getsid(0), message.token))
 
     def accept(self, delivery: Delivery) -> None:
         """Decode the start payload; a payload we cannot read is refused like any bad input."""
@@ -203,33 +242,96 @@ class ServiceActor(Shell):
             delivery.thread_id, delivery.authority, delivery.principal or delivery.sender, route
         )
 
-    def spawn_run(self, actor_class: type, start: RunStart) -> None:
-        """Start a run's child actor; its deadline is kept here, not in a timer of its own.
+    def spawn_run(self, start: RunStart) -> None:
+        """Give a run its child actor; its deadline is kept here, not in a timer of its own.
 
         If the run's actor exits (say its process dies) before saying its
         terminal message went out, the service answers in its place with
         ``lost_answer``: every run answers once, whatever happens to it.
         """
-        child = self.createActor(actor_class)
-        self.send(child, start)
-        self.active[start.run_id] = child
+        start = dataclasses.replace(start, service=self.myAddress)
+        self.active[start.run_id] = self.place_run(start)
+        self.last_run = time.monotonic()
+        if self.pool is not None:
+            self.arm_retire()
         if start.origin.answer is not None:
             self.unanswered[start.run_id] = start.origin
         self.deadlines[start.run_id] = time.monotonic() + start.timeout
         self.counters["started"] += 1
         self.arm_tick()
 
+    # -- warm run actors (see run_pool) -----------------------------------
+
+    def start_pool(self) -> None:
+        """On the multiprocess bases, a child that keeps ``WARM_RUNS`` run actors started."""
+        assert self.init is not None
+        if self.init.base == "simpleSystemBase":
+            return
+        self.pool = self.createActor(RunPool)
+        self.send(self.pool, PoolInit(self.run_actor_class, WARM_RUNS))
+        self.arm_retire()
+
+    def place_run(self, start: RunStart) -> Address:
+        """Send a run its start: to a warm actor, or through the pool, or (in process) a new one.
+
+        Returns the run actor's address, or None while the pool starts it (``Launched``).
+        """
+        if self.pool is None:
+            child = self.createActor(self.run_actor_class)
+        elif self.warm:
+            child = self.warm.pop(0)
+            self.send(self.pool, Used(child))  # the pool starts its replacement, not us
+        else:
+            self.send(self.pool, Launch(start))  # the pool forks; this service goes on
+            return None
+        self.send(child, start)
+        return child
+
+    def arm_retire(self) -> None:
+        if not self.retiring:
+            self.retiring = True
+            self.set_timer(RETIRE_AFTER, "retire")
+
+    def retire(self) -> None:
+        """Let the warm actors exit when no run came for ``RETIRE_AFTER`` seconds; else look later."""
+        self.retiring = False
+        idle = time.monotonic() - self.last_run
+        if idle >= RETIRE_AFTER and not self.active:
+            if self.warm:
+                self.send(self.pool, Retire())
+                self.warm.clear()
+        else:
+            self.arm_retire()
+
     def on_child_exited(self, child: Address) -> None:
+        """A run actor this service started itself (a cold start) exited."""
+        self.run_exited(child)
+
+    def run_exited(self, child: Address) -> None:
+        """A run actor exited: if it still owed its terminal message, answer in its place."""
+        if child in self.warm:  # a warm actor that died before any run
+            self.warm.remove(child)
+            return
         for run_id, address in list(self.active.items()):
             if address == child:
+                # Its RunFinished may still be on its way: the exit notice can come by
+                # another path (through the pool) and overtake it. Wait a moment.
                 del self.active[run_id]
-                del self.deadlines[run_id]
-                origin = self.unanswered.pop(run_id, None)
-                answer = origin.answer_with(self.lost_answer(run_id)) if origin else None
-                if answer is not None:
-                    log.warning("%s run %s ended without its answer", self.name, run_id)
-                    self.send(*answer)
+                self.run_pids.pop(run_id, None)
+                self.exited.add(run_id)
+                self.deadlines[run_id] = time.monotonic() + EXIT_GRACE
+                self.arm_tick()
                 return
+
+    def answer_lost(self, run_id: str) -> None:
+        """The run's actor exited without its RunFinished: answer in its place, once."""
+        self.exited.discard(run_id)
+        del self.deadlines[run_id]
+        origin = self.unanswered.pop(run_id, None)
+        answer = origin.answer_with(self.lost_answer(run_id)) if origin else None
+        if answer is not None:
+            log.warning("%s run %s ended without its answer", self.name, run_id)
+            self.send(*answer)
 
     def lost_answer(self, run_id: str) -> bytes:
         """The error payload sent for a run whose actor ended without its terminal message."""
@@ -255,11 +357,18 @@ class ServiceActor(Shell):
         self.set_timer(max(due - now, 0.0), ("tick", due))
 
     def on_wakeup(self, payload: Any) -> None:
+        if payload == "retire":
+            self.retire()
+            return
         if not (isinstance(payload, tuple) and payload[0] == "tick" and payload[1] == self.tick_at):
             return  # an earlier timer, superseded
         self.tick_at = None
         now = time.monotonic()
-        for run_id, deadline in self.deadlines.items():
-            if deadline <= now:
+        for run_id, deadline in list(self.deadlines.items()):
+            if deadline > now:
+                continue
+            if run_id in self.exited:
+                self.answer_lost(run_id)
+            elif self.active[run_id] is not None:  # None: the pool is starting it
                 self.send(self.active[run_id], Expire())
         self.arm_tick()

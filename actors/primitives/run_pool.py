@@ -1,0 +1,125 @@
+"""A service's pool of run actors started ahead: the process starts happen here, not in the service.
+
+On the multiprocess bases an actor that creates a child forks its process
+(about 10 ms here), and while it forks it handles nothing; most of a small
+run's cost was that start (300 five-item Buffers in a row: 46 ms each). So
+each service has a ``RunPool`` child that keeps ``size`` run actors started
+and tells the service their addresses (``Warm``). The service hands a new
+run to one (``Used``: start a replacement) without forking; a run actor of
+the pool is this actor's child, so its death comes here and goes on to the
+service (``RunExited``), which answers for a run that ended without its
+terminal message. When none waits, the service asks the pool to start one
+for the run (``Launch``), and the pool keeps one more waiting from then on,
+up to ``MOST``; it shrinks back when the service retires them. Each run
+actor still serves one run and exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..messages import Address, RunStart
+from ..shell import Shell
+
+__all__ = ["RunPool", "PoolInit", "Warm", "Used", "Launch", "Launched", "Retire", "RunExited", "MOST"]
+
+MOST = 8
+"""The most run actors a pool keeps waiting (it starts at its service's ``WARM_RUNS``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolInit:
+    """From a service to its new pool: which run actors to keep started, and how many."""
+
+    run_actor_class: type
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Warm:
+    """From the pool to its service: a run actor started and waiting for a run."""
+
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class Used:
+    """From the service to its pool: this warm actor got a run (None: one started cold); fill up."""
+
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """From the service to its pool: no actor waits; start one for this run (answered ``Launched``)."""
+
+    start: RunStart
+
+
+@dataclass(frozen=True, slots=True)
+class Launched:
+    """From the pool to its service: the run ``run_id`` runs in the actor at ``address``."""
+
+    run_id: str
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class Retire:
+    """From the service to its pool: no run for a while; let the waiting actors exit."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunExited:
+    """From the pool to its service: this run actor (given a run or not) has exited."""
+
+    address: Address
+
+
+class RunPool(Shell):
+    """Keeps ``size`` run actors started for one service; forwards their exits to it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.init: PoolInit | None = None
+        self.service: Address = None
+        self.waiting: list[Address] = []  # started, not yet given a run
+        self.size = 0  # how many to keep waiting: grows when runs outpace the starts
+
+    def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, PoolInit):
+            self.init, self.service, self.size = message, sender, message.size
+            self.fill()
+        elif isinstance(message, Used):
+            if message.address is not None and message.address in self.waiting:
+                self.waiting.remove(message.address)
+            self.fill()
+        elif isinstance(message, Launch):
+            child = self.createActor(self.init.run_actor_class) if self.init else None
+            self.send(child, message.start)
+            self.send(self.service, Launched(message.start.run_id, child))
+            self.grow()
+        elif isinstance(message, Retire):
+            for child in self.waiting:
+                self.dismiss(child)
+            self.waiting.clear()
+            self.size = self.init.size if self.init else 0
+
+    def grow(self) -> None:
+        """Runs came faster than actors started: keep more waiting (up to ``MOST``)."""
+        self.size = min(MOST, self.size + 1)
+        self.fill()
+
+    def fill(self) -> None:
+        assert self.init is not None
+        while len(self.waiting) < self.size and not self.exiting:
+            child = self.createActor(self.init.run_actor_class)
+            self.waiting.append(child)
+            self.send(self.service, Warm(child))
+
+    def on_child_exited(self, child: Address) -> None:
+        if child in self.waiting:
+            self.waiting.remove(child)
+        if self.service is not None and not self.exiting:
+            self.send(self.service, RunExited(child))

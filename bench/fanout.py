@@ -17,6 +17,7 @@ from .measure import Row, Settings, fmt_rate, median_seconds, speed_ratio
 from .ours import buffer, items_text, runtime
 from .peers import plain_loop, pykka_fan_out, pykka_workers
 from .raw import fan_out, raw_system, start_parent
+from .ray_peer import available, ray_echo, ray_echo_fan_out
 from .workload import Item, echo_item, item_bytes
 
 __all__ = ["run", "ours_seconds", "raw_seconds"]
@@ -47,7 +48,8 @@ def _reps(n: int, settings: Settings) -> int:
     return settings.reps if n <= 2000 else max(1, settings.reps - 2)
 
 
-def _in_process(n: int, settings: Settings) -> list[Row]:
+def _in_process(n: int, settings: Settings) -> tuple[list[Row], float]:
+    """The in-process rows, and xmlactors' time for them (the TCP rows compare with it)."""
     items = item_bytes(n)
     reps = _reps(n, settings)
     ours = ours_seconds("simpleSystemBase", n, settings.quick)
@@ -63,7 +65,35 @@ def _in_process(n: int, settings: Settings) -> list[Row]:
             f"fan-out N={n:,} (simpleSystemBase)", fmt_rate(n, ours), fmt_rate(n, theirs), name,
             ratio, f">= {target:.2f}x" if target else "", ratio >= target if target else None,
         ))
-    return rows
+    return rows, ours
+
+
+TCP_TARGETS = {"raw Thespian fan-out, same window": 4.0, "xmlactors in process": 0.25}
+
+
+def _tcp(n: int, settings: Settings, in_process: float) -> list[Row]:
+    """TCP rows: against the raw per-item fan-out with the same window, the same items in
+    process (``in_process`` seconds, from this run), and a Ray actor when Ray is installed."""
+    base = "multiprocTCPBase"
+    ours = ours_seconds(base, n, settings.quick)
+    peers = {"raw Thespian fan-out, same window": raw_seconds(base, n, settings.quick),
+             "xmlactors in process": in_process}
+    rows = []
+    for name, theirs in peers.items():
+        ratio, target = speed_ratio(ours, theirs), TCP_TARGETS[name]
+        rows.append(Row(f"fan-out N={n:,} ({base})", fmt_rate(n, ours), fmt_rate(n, theirs),
+                        name, ratio, f">= {target:.2f}x", ratio >= target))
+    return [*rows, _ray_row(n, ours, settings)]
+
+
+def _ray_row(n: int, ours: float, settings: Settings) -> Row:
+    scenario, name = f"fan-out N={n:,} (multiprocTCPBase)", "Ray actor, one call per item"
+    if not available():
+        return Row(scenario, "skipped: ray not installed", "", name, None)
+    items = item_bytes(n)
+    with ray_echo(items[0]) as actor:
+        theirs = median_seconds(lambda: ray_echo_fan_out(actor, items), settings, _reps(n, settings))
+    return Row(scenario, fmt_rate(n, ours), fmt_rate(n, theirs), name, speed_ratio(ours, theirs))
 
 
 def _multiproc(base: str, n: int, settings: Settings, isolated: bool) -> Row:
@@ -87,11 +117,14 @@ def _multiproc(base: str, n: int, settings: Settings, isolated: bool) -> Row:
 
 
 def run(settings: Settings) -> list[Row]:
-    """Rows: in-process fan-out of 1,000 and 10,000 items; multiprocess fan-out."""
-    rows = []
+    """Rows: fan-out of 1,000 and 10,000 small items in process and on TCP; the queue base."""
+    rows, tcp = [], []
     for n in (settings.n(1000, 30), settings.n(10000, 100)):
-        rows += _in_process(n, settings)
+        in_process_rows, in_process = _in_process(n, settings)
+        rows += in_process_rows
+        if settings.multiproc:
+            tcp += _tcp(n, settings, in_process)
     if settings.multiproc:
-        rows.append(_multiproc("multiprocTCPBase", settings.n(1000, 20), settings, isolated=False))
+        rows += tcp
         rows.append(_multiproc("multiprocQueueBase", settings.n(1000, 20), settings, isolated=True))
     return rows

@@ -16,9 +16,10 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .workload import nap_work_async
+from .workload import nap_work_async, xml_work
 
-__all__ = ["available", "NapActor", "ray_actor", "ray_fan_out"]
+__all__ = ["available", "NapActor", "EchoActor", "ray_actor", "ray_fan_out", "ray_echo",
+           "ray_echo_fan_out", "ray_echo_ask"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,9 +36,15 @@ class NapActor:
         return await nap_work_async(data)
 
 
+class EchoActor:
+    """A plain Ray actor running the small items' XML work (``bench.workload.xml_work``)."""
+
+    def echo(self, data: bytes) -> bytes:
+        return xml_work(data)
+
+
 @contextlib.contextmanager
-def ray_actor(warm: bytes) -> Iterator[Any]:
-    """A local Ray instance with one ``NapActor`` (answered ``warm`` once); shut down on exit."""
+def _ray() -> Iterator[Any]:
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -46,11 +53,43 @@ def ray_actor(warm: bytes) -> Iterator[Any]:
         runtime_env={"env_vars": {"PYTHONPATH": ROOT}},  # its workers import bench.workload
     )
     try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@contextlib.contextmanager
+def ray_actor(warm: bytes) -> Iterator[Any]:
+    """A local Ray instance with one ``NapActor`` (answered ``warm`` once); shut down on exit."""
+    with _ray() as ray:
         actor = ray.remote(NapActor).remote()
         ray.get(actor.nap.remote(warm))
         yield actor
-    finally:
-        ray.shutdown()
+
+
+@contextlib.contextmanager
+def ray_echo(warm: bytes) -> Iterator[Any]:
+    """A local Ray instance with one ``EchoActor`` (answered ``warm`` once); shut down on exit."""
+    with _ray() as ray:
+        actor = ray.remote(EchoActor).remote()
+        ray.get(actor.echo.remote(warm))
+        yield actor
+
+
+def ray_echo_fan_out(actor: Any, items: Sequence[bytes]) -> list[bytes]:
+    """Every small item as one call of the echo actor, all sent at once, gathered in order."""
+    import ray
+
+    results: list[bytes] = ray.get([actor.echo.remote(data) for data in items])
+    return results
+
+
+def ray_echo_ask(actor: Any, data: bytes) -> bytes:
+    """One call of the echo actor, waited for (a round trip)."""
+    import ray
+
+    result: bytes = ray.get(actor.echo.remote(data))
+    return result
 
 
 def ray_fan_out(actor: Any, items: Sequence[bytes]) -> list[bytes]:

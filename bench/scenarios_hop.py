@@ -2,13 +2,17 @@
 
 Both sides carry the same XML bytes and do the same client and handler work:
 encode an ``Item``, decode it in the actor, answer an ``Out``, decode that.
+On TCP also: a one-item Buffer run against one ask of the same item (what a
+run adds: admission, its own actor, the terminal message), and a Ray actor
+call when Ray is installed.
 """
 
 from __future__ import annotations
 
 from .measure import Row, Settings, fmt_time, median_seconds, speed_ratio
-from .ours import runtime
+from .ours import buffer, items_text, runtime
 from .raw import RawEcho, raw_system
+from .ray_peer import available, ray_echo, ray_echo_ask
 from .workload import Item, Out, echo_item
 
 __all__ = ["run"]
@@ -35,14 +39,62 @@ def _raw(base: str, asks: int, settings: Settings) -> float:
         return median_seconds(burst, settings) / asks
 
 
+def _one_item_buffer(base: str, runs: int, settings: Settings) -> float:
+    with runtime(base, [("echo", echo_item, Item, 1)]) as rt:
+
+        def burst() -> None:
+            for i in range(runs):
+                buffer(rt, "echo", items_text([Item(i, "hop").to_bytes()]))
+
+        return median_seconds(burst, settings) / runs
+
+
+def _ray(asks: int, settings: Settings) -> float | None:
+    if not available():
+        return None
+    data = Item(0, "hop").to_bytes()
+    with ray_echo(data) as actor:
+
+        def burst() -> None:
+            for _ in range(asks):
+                Out.from_xml(ray_echo_ask(actor, data))
+
+        return median_seconds(burst, settings) / asks
+
+
+TCP_ASK_TARGET = 0.6
+BUFFER_OVER_ASK = 3.0  # a one-item Buffer may cost at most this many asks
+
+
 def run(settings: Settings) -> list[Row]:
-    """Rows: the ask round trip on each base."""
+    """Rows: the ask round trip on each base; on TCP a one-item Buffer and a Ray call too."""
     bases = [("simpleSystemBase", settings.n(2000, 50))]
     if settings.multiproc:
         bases.append(("multiprocTCPBase", settings.n(500, 20)))
     rows = []
     for base, asks in bases:
         ours, raw = _ours(base, asks, settings), _raw(base, asks, settings)
+        ratio = speed_ratio(ours, raw)
+        tcp = base == "multiprocTCPBase"
         rows.append(Row(f"hop: ask round trip ({base})", fmt_time(ours), fmt_time(raw),
-                        "raw Thespian ask", speed_ratio(ours, raw)))
+                        "raw Thespian ask", ratio, f">= {TCP_ASK_TARGET:.2f}x" if tcp else "",
+                        ratio >= TCP_ASK_TARGET if tcp else None))
+        if tcp:
+            rows += _tcp_rows(ours, asks, settings)
     return rows
+
+
+def _tcp_rows(ask: float, asks: int, settings: Settings) -> list[Row]:
+    runs = settings.n(100, 5)
+    one = _one_item_buffer("multiprocTCPBase", runs, settings)
+    ratio = speed_ratio(one, ask)
+    rows = [Row("hop: one-item Buffer run (multiprocTCPBase)", fmt_time(one), fmt_time(ask),
+                "one ask, same run", ratio, f">= {1 / BUFFER_OVER_ASK:.2f}x (<= 3 asks)",
+                ratio >= 1 / BUFFER_OVER_ASK)]
+    ray = _ray(asks, settings)
+    name = "Ray actor call"
+    if ray is None:
+        return [*rows, Row("hop: ask round trip (multiprocTCPBase)", "skipped: ray not installed",
+                           "", name, None)]
+    return [*rows, Row("hop: ask round trip (multiprocTCPBase)", fmt_time(ask), fmt_time(ray), name,
+                       speed_ratio(ask, ray))]

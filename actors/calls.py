@@ -22,7 +22,6 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
-import dataclasses
 import inspect
 import threading
 import time
@@ -249,8 +248,8 @@ class Calls:
 
 
 def _timed(answer: WorkDone, began: float) -> WorkDone:
-    """The answer with how long its call ran."""
-    return dataclasses.replace(answer, seconds=time.monotonic() - began)
+    """The answer with how long its call ran (built directly: ``replace`` costs twice as much)."""
+    return WorkDone(answer.job_id, answer.kind, answer.payload, answer.to, time.monotonic() - began)
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -29,6 +29,10 @@ __all__ = ["Shell", "log"]
 
 log = logging.getLogger("xmlactors")
 
+_SYSTEM_MESSAGES = frozenset({ActorExitRequest, ChildActorExited, WakeupMessage, WatchMessage,
+                              Resolved})
+"""The kinds ``Shell`` turns into hooks of their own; everything else goes to ``on_message``."""
+
 
 class Shell(Actor):  # type: ignore[misc]
     """Base actor: exception barrier, listener-name cache, reply helpers.
@@ -87,7 +91,12 @@ class Shell(Actor):  # type: ignore[misc]
         flat = list(msg.messages) if isinstance(msg, Batch) else [msg]
         # Join the latest entry for this target, and only if it is a batch:
         # joining an earlier one would overtake what was sent in between (FIFO).
-        latest = next((m for t, m in reversed(self._outbox) if t == targetAddr), None)
+        # Most sends go where the one before went: look there first, by identity.
+        last = self._outbox[-1] if self._outbox else None
+        if last is not None and last[0] is targetAddr:
+            latest: list[Any] | None = last[1]
+        else:
+            latest = next((m for t, m in reversed(self._outbox) if t == targetAddr), None)
         if latest is not None and isinstance(latest[0], self.batched_kinds):
             latest.extend(flat)
         else:
@@ -95,7 +104,9 @@ class Shell(Actor):  # type: ignore[misc]
 
     def _receive_one(self, message: Any, sender: Address) -> None:
         try:
-            if isinstance(message, ActorExitRequest):
+            if type(message) not in _SYSTEM_MESSAGES:  # the common case, in one set lookup
+                self.on_message(message, sender)
+            elif isinstance(message, ActorExitRequest):
                 self.exiting = True
                 self.on_exit()
             elif isinstance(message, ChildActorExited):

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and readers
     from .envelope import Envelope
     from .errors import (
         AskTimeoutError,
+        BufferFailedError,
         ConfigError,
         DuplicateListenerError,
         ListenerError,
@@ -24,12 +25,15 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and readers
         PayloadError,
         PlacementError,
         RuntimeClosedError,
+        SequenceFailedError,
         UnknownListenerError,
         XmlActorsError,
     )
     from .handler import HandlerMetadata, HandlerResponse
-    from .parsing import ParseLimits
-    from .runtime import Runtime, Statistics
+    from .limits import ParseLimits
+    from .outcomes import BufferOutcome, ItemFailure
+    from .runtime import Runtime
+    from .statistics import Statistics
 
 _WHERE = {
     "xmlify": "codec",
@@ -38,9 +42,9 @@ _WHERE = {
     "Envelope": "envelope",
     "HandlerMetadata": "handler",
     "HandlerResponse": "handler",
-    "ParseLimits": "parsing",
+    "ParseLimits": "limits",
     "Runtime": "runtime",
-    "Statistics": "runtime",
+    "Statistics": "statistics",
     "XmlActorsError": "errors",
     "PayloadError": "errors",
     "UnknownListenerError": "errors",
@@ -52,6 +56,10 @@ _WHERE = {
     "PlacementError": "errors",
     "NoSystemError": "errors",
     "RuntimeClosedError": "errors",
+    "BufferFailedError": "errors",
+    "SequenceFailedError": "errors",
+    "BufferOutcome": "outcomes",
+    "ItemFailure": "outcomes",
 }
 
 __all__ = list(_WHERE)

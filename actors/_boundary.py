@@ -12,13 +12,17 @@ from typing import Any
 
 from lxml import etree
 
-from .codec import is_xmlify, payload_classes_for
+from .codec import is_xmlify
 from .envelope import Envelope, looks_like_envelope
-from .errors import ListenerError
+from .errors import ListenerError, PayloadError
 from .huh import error_text, is_huh
-from .parsing import parse, to_bytes
+from .outcomes import decode_element
+from .parsing import DEFAULT_LIMITS, ParseLimits, parse, to_bytes
 
-__all__ = ["outside_message", "encode_request", "decode_reply"]
+__all__ = ["outside_message", "encode_request", "decode_reply", "parse_reply", "RUN_REPLIES"]
+
+RUN_REPLIES = (b"<BufferComplete", b"<SequenceComplete", b"<BufferResults")
+"""Replies that hold many payloads: parsed with ``ParseLimits.for_runs()``."""
 
 
 def outside_message(payload: Any) -> tuple[str, bytes]:
@@ -50,7 +54,10 @@ def encode_request(payload: Any) -> bytes:
     raise TypeError(f"cannot send a {type(payload).__name__}: pass an @xmlify object or XML text")
 
 
-def decode_reply(payload: bytes, target: str, prefer_modules: tuple[str, ...] = ()) -> Any:
+def decode_reply(
+    payload: bytes, target: str, prefer_modules: tuple[str, ...] = (),
+    limits: ParseLimits = DEFAULT_LIMITS,
+) -> Any:
     """A reply's payload as an xmlify object (known tag) or an lxml element; ``<huh>`` raises.
 
     When several classes share the reply's tag, the first one defined in
@@ -58,10 +65,16 @@ def decode_reply(payload: bytes, target: str, prefer_modules: tuple[str, ...] = 
     """
     if is_huh(payload):
         raise ListenerError(error_text(payload), target)
-    element = parse(payload)
-    classes = payload_classes_for(str(element.tag))
-    if not classes:
-        return element
-    by_module = {cls.__module__: cls for cls in classes}
-    chosen = next((by_module[m] for m in prefer_modules if m in by_module), classes[-1])
-    return chosen.from_xml(element)
+    return decode_element(parse_reply(payload, target, limits), prefer_modules)
+
+
+def parse_reply(payload: bytes, target: str, limits: ParseLimits) -> etree._Element:
+    """Parse a reply with the runtime's limits (a run's, for a run's answer); a refusal names both."""
+    caps = limits.for_runs() if payload.startswith(RUN_REPLIES) else limits
+    try:
+        return parse(payload, caps)
+    except PayloadError as exc:
+        raise PayloadError(
+            f"the reply from {target!r} was refused ({exc}); raise Runtime(limits=ParseLimits(...))"
+            " if it is expected, or use rt.stream for a large Buffer"
+        ) from None

@@ -6,6 +6,8 @@ Each class also inherits the builtin that fits, so callers may catch
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "XmlActorsError",
     "PayloadError",
@@ -18,6 +20,8 @@ __all__ = [
     "PlacementError",
     "NoSystemError",
     "RuntimeClosedError",
+    "BufferFailedError",
+    "SequenceFailedError",
 ]
 
 
@@ -104,3 +108,35 @@ class RuntimeClosedError(XmlActorsError, RuntimeError):
         super().__init__(
             "the runtime is shut down: this call cannot complete; start a new Runtime"
         )
+
+
+class BufferFailedError(XmlActorsError, RuntimeError):
+    """Some items of a ``Runtime.map`` gave no value; ``failures`` says which and why.
+
+    ``values`` holds every item's value at its index (None where it failed),
+    ``outcome`` the whole ``BufferOutcome``.
+    """
+
+    def __init__(self, outcome: Any) -> None:
+        failures = outcome.failures
+        shown = "; ".join(str(f) for f in failures[:5])
+        more = f"; and {len(failures) - 5} more" if len(failures) > 5 else ""
+        super().__init__(
+            f"{len(failures)} of {outcome.total} items of Buffer {outcome.buffer_id} failed:"
+            f" {shown}{more}"
+        )
+        self.outcome = outcome
+        self.failures = failures
+        self.values = outcome.values
+
+
+class SequenceFailedError(XmlActorsError, RuntimeError):
+    """A step of a ``Runtime.sequence`` failed; the message names it, its index and why."""
+
+    def __init__(self, sequence_id: str, failed_step: str, step_index: int, error: str) -> None:
+        where = f"step {step_index} ({failed_step})" if failed_step else "its start"
+        super().__init__(f"Sequence {sequence_id} failed at {where}: {error}")
+        self.sequence_id = sequence_id
+        self.failed_step = failed_step
+        self.step_index = step_index
+        self.error = error

@@ -17,7 +17,8 @@ from .errors import PayloadError
 from .parsing import parse, to_bytes, xml_safe
 
 __all__ = [
-    "make_huh", "is_huh", "huh_reason", "error_text", "reply_outcome", "is_progress", "ERROR_TAGS"
+    "make_huh", "is_huh", "huh_reason", "error_text", "error_of", "reply_outcome", "is_progress",
+    "ERROR_TAGS",
 ]
 
 ERROR_TAGS = (b"huh", b"BufferError", b"SequenceError")
@@ -58,6 +59,11 @@ def error_text(payload: bytes) -> str:
         element = parse(payload)
     except PayloadError:
         return payload.decode("utf-8", "replace")
+    return error_of(element)
+
+
+def error_of(element: etree._Element) -> str:
+    """``error_text`` of a failed reply already parsed."""
     if element.tag == "huh":
         return element.text or ""
     error = element.find("Error")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .parsing import DEFAULT_LIMITS, ParseLimits
+from .limits import DEFAULT_LIMITS, ParseLimits
 
 __all__ = [
     "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "Work", "WorkDone",
@@ -349,11 +349,8 @@ class RunOrigin:
 
 @dataclass(frozen=True, slots=True)
 class RunStart:
-    """Sent once by a service to the new child actor of one run: what both kinds of run share.
-
-    ``service`` is where the run reports that its answer is out (the start may
-    reach it through the service's pool of run actors).
-    """
+    """Sent once by a service to the new child actor of one run: what both kinds share.
+    ``service``: where the run reports its answer is out (the start may come via the pool)."""
 
     run_id: str
     timeout: float
@@ -369,6 +366,7 @@ class BufferRunStart(RunStart):
     target: Address = None
     window: int = 1
     progress_to: tuple[Address, Delivery] | None = None
+    stream: bool = False  # results go to progress_to as they come, none kept for the end
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,4 +395,6 @@ class RunFinished:
 
 @dataclass(frozen=True, slots=True)
 class Expire:
-    """From a service to its run: your deadline has passed."""
+    """From a service to its run: your deadline has passed (``now``: or end at once, cancelled)."""
+
+    now: bool = False

@@ -23,16 +23,17 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from lxml import etree
 
 from .errors import PayloadError
+from .limits import DEFAULT_LIMITS, OWN_OUTPUT, ParseLimits
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "OWN_OUTPUT",
     "ParseLimits",
     "RefusingResolver",
     "invalid_char_at",
@@ -45,17 +46,6 @@ __all__ = [
     "xml_safe",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class ParseLimits:
-    """Caps for one parse; bytes are counted after encoding to UTF-8."""
-
-    max_bytes: int = 1_000_000
-    max_depth: int = 100
-    max_elements: int = 100_000
-
-
-DEFAULT_LIMITS = ParseLimits()
 
 # Settings of every parser built here (DESIGN.md, Security). ``encoding`` forces UTF-8:
 # libxml2 would otherwise guess UTF-16 or EBCDIC from the first bytes.

@@ -9,16 +9,17 @@ is left behind. The system itself (start, attach, shutdown) is ``_system``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import bases
 from ._boundary import decode_reply, outside_message
 from ._mailbox import Mailbox
+from ._runs import run_buffer, run_map, run_sequence, run_stream
 from ._system import System
 from .errors import AskTimeoutError, ConfigError, DuplicateListenerError, UnknownListenerError
 from .huh import is_progress
@@ -33,9 +34,11 @@ from .messages import (
     StatsReply,
     StatsRequest,
 )
+from .outcomes import BufferOutcome
 from .parsing import DEFAULT_LIMITS, ParseLimits
 from .services import SYSTEM_SERVICES
 from .specs import listener_spec
+from .statistics import Statistics, summarize
 
 if TYPE_CHECKING:
     from .organism import ListenerDecl
@@ -44,20 +47,6 @@ __all__ = ["Runtime", "Statistics", "OUTSIDE"]
 
 OUTSIDE = "outside"
 """The sender name stamped on messages from outside the actor system."""
-
-
-@dataclass(frozen=True, slots=True)
-class Statistics:
-    """A snapshot of a running system (``Runtime.statistics()``)."""
-
-    listeners: int
-    active_buffers: int
-    active_sequences: int
-    handled: int
-    refused_sends: int
-    replaced_workers: int
-    idle_runs: int = 0
-    """Run actors started ahead of the runs that will use them (multiprocess bases)."""
 
 
 class Runtime:
@@ -236,26 +225,67 @@ class Runtime:
         are not the reply: each goes to ``on_progress`` (if given) while the
         wait for the terminal message goes on, within the same ``timeout``.
         """
-        address = self._address(target)
         wait = self.default_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        with self.exchange(target, payload) as replies:
+            reply = replies(deadline)
+            while reply is not None and is_progress(reply):
+                if on_progress is not None:
+                    on_progress(decode_reply(reply, target, ("actors.primitives.payloads",),
+                                             self.limits))
+                reply = replies(deadline)
+        if reply is None:
+            raise AskTimeoutError(target, wait)
+        return decode_reply(reply, target, self._preferred_modules(payload), self.limits)
+
+    @contextlib.contextmanager
+    def exchange(self, target: str, payload: Any) -> Iterator[Callable[[float], bytes | None]]:
+        """Send ``payload`` to ``target``; yields ``next(deadline)``: each reply's payload in
+        turn (progress first, the answer last), None at the deadline. Under ``ask``, ``map``..."""
+        address = self._address(target)
         mailbox = self._mailbox()
         token = mailbox.token("ask")
         delivery = Delivery(
             target, OUTSIDE, *outside_message(payload),
             (Hop(OUTSIDE, mailbox.reply_address, token),),
         )
-        deadline = time.monotonic() + wait
         with mailbox.expecting([token]) as inbox:
             mailbox.send(address, delivery)
-            reply = inbox.next(deadline)
-            while isinstance(reply, Delivery) and is_progress(reply.payload):
-                if on_progress is not None:
-                    on_progress(decode_reply(reply.payload, target, ("actors.primitives.payloads",)))
+
+            def replies(deadline: float) -> bytes | None:
                 reply = inbox.next(deadline)
-        if reply is None:
-            raise AskTimeoutError(target, wait)
-        assert isinstance(reply, Delivery)
-        return decode_reply(reply.payload, target, self._preferred_modules(payload))
+                return None if reply is None else bytes(reply.payload)
+
+            yield replies
+
+    # -- runs in one call (see _runs) ---------------------------------------
+
+    def map(self, target: str, items: Iterable[Any], *, timeout: float | None = None,
+            max_in_flight: int = 0, **options: Any) -> list[Any]:
+        """Fan ``items`` out to ``target`` as one Buffer; their decoded results, in index order.
+
+        ``BufferFailedError`` (failed indexes, reasons, texts, partial values) if any
+        item gave no value. ``timeout`` bounds the run (None: ``run_deadline``);
+        other keywords go to ``BufferStart``."""
+        return run_map(self, target, items, timeout, {"max_in_flight": max_in_flight, **options})
+
+    def buffer(self, target: str, items: Iterable[Any], *, timeout: float | None = None,
+               max_in_flight: int = 0, **options: Any) -> BufferOutcome:
+        """Like ``map``, but never raises for failed items: a ``BufferOutcome`` of values,
+        failures with their reasons, and counts."""
+        return run_buffer(self, target, items, timeout, {"max_in_flight": max_in_flight, **options})
+
+    def stream(self, target: str, items: Iterable[Any], *, timeout: float | None = None,
+               max_in_flight: int = 0, **options: Any) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, result)`` as items finish (a failed one as an ``ItemFailure``),
+        in batches, never as one answer; leaving the loop early cancels the run."""
+        return run_stream(self, target, items, timeout, {"max_in_flight": max_in_flight, **options})
+
+    def sequence(self, steps: Iterable[str] | str, payload: Any, *,
+                 timeout: float | None = None, **options: Any) -> Any:
+        """Run ``steps`` in order on ``payload``; the last step's answer, decoded, or
+        ``SequenceFailedError`` naming the step that failed, its index and why."""
+        return run_sequence(self, steps, payload, timeout, options)
 
     def _preferred_modules(self, request: Any) -> tuple[str, ...]:
         """Where to look first for a reply's class when several share its tag.
@@ -275,21 +305,9 @@ class Runtime:
         """Counters gathered from every actor of the system, at this moment."""
         names = sorted(self.addresses)
         replies = self._mailbox().gather([(self.addresses[n], StatsRequest) for n in names], timeout)
-        counters: dict[str, dict[str, int]] = {
-            name: dict(reply.counters) for name, reply in zip(names, replies, strict=True)
-            if isinstance(reply, StatsReply)
-        }
-        total = {key: sum(c.get(key, 0) for c in counters.values())
-                 for key in ("handled", "refused", "replaced")}
-        return Statistics(
-            listeners=len(self.specs),
-            active_buffers=counters.get("system.buffer", {}).get("active", 0),
-            active_sequences=counters.get("system.sequence", {}).get("active", 0),
-            handled=total["handled"],
-            refused_sends=total["refused"],
-            replaced_workers=total["replaced"],
-            idle_runs=sum(counters.get(s, {}).get("warm", 0) for s in ("system.buffer", "system.sequence")),
-        )
+        counters = {name: dict(reply.counters) for name, reply in zip(names, replies, strict=True)
+                    if isinstance(reply, StatsReply)}
+        return summarize(counters, len(self.specs))
 
     def pids(self, timeout: float = 10.0) -> set[int]:
         """Process ids of every actor (empty on the in-process base)."""

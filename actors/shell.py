@@ -62,6 +62,7 @@ class Shell(Actor):  # type: ignore[misc]
     def _handle(self, message: Any, sender: Address) -> None:  # never "_receive": a Thespian internal
         if not isinstance(message, Batch):
             self._receive_one(message, sender)
+            self._after()
             return
         if self.batched_kinds and self._outbox is None:
             self._outbox = []
@@ -79,6 +80,13 @@ class Shell(Actor):  # type: ignore[misc]
         else:
             for inner in message.messages:
                 self._receive_one(inner, sender)
+        self._after()
+
+    def _after(self) -> None:
+        try:
+            self.after_messages()
+        except Exception:
+            log.exception("%s failed after its messages", type(self).__name__)
 
     def send(self, targetAddr: Address, msg: Any) -> None:  # Thespian's names
         """Send now, or, while handling a ``Batch``, gather per target to send as one batch."""
@@ -134,6 +142,9 @@ class Shell(Actor):  # type: ignore[misc]
 
     def on_wakeup(self, payload: Any) -> None:
         """A timer set with ``self.set_timer`` fired."""
+
+    def after_messages(self) -> None:
+        """Called after each message, and after all the messages of a ``Batch``."""
 
     def on_watch(self, ready: list[int]) -> None:
         """A file descriptor of ``watched()`` became readable."""

@@ -17,7 +17,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from actors.primitives.buffer_run import BufferOutcome, BufferRun, ItemResult
+from actors.primitives.buffer_run import BufferRun, BufferSummary, ItemResult
 from actors.primitives.results import parse_results
 from tests.strategies import FakeClock, small_payloads
 
@@ -179,7 +179,7 @@ def test_the_outcome_comes_exactly_once_and_only_after_finishing() -> None:
     assert run.outcome() is None
     run.record(1, False, b"<huh>no</huh>")
     outcome = run.outcome()
-    assert isinstance(outcome, BufferOutcome)
+    assert isinstance(outcome, BufferSummary)
     assert (outcome.buffer_id, outcome.total, outcome.successful, outcome.failed,
             outcome.missing) == ("b1", 2, 1, 1, 0)
     assert outcome.results == (

@@ -24,9 +24,11 @@ PACKAGES = ("actors", "registry")
 
 LAYERS: list[tuple[str, set[str]]] = [
     ("wire, XML and pure cores", {
-        "actors.errors", "actors.parsing", "actors._fields", "actors._xsd", "actors.codec",
+        "actors.errors", "actors.limits", "actors.parsing", "actors._fields", "actors._xsd",
+        "actors.codec",
         "actors.envelope", "actors.messages", "actors.placement", "actors.huh", "actors.routing",
         "actors.handler", "actors.handling", "actors.dispatch", "actors.calls", "actors.specs",
+        "actors.statistics", "actors.outcomes",
         "actors._importable", "actors._lazy", "actors.primitives", "actors.primitives.payloads",
         "actors.primitives.results", "actors.primitives.buffer_run", "actors.primitives.run_core",
         "actors.primitives.sequence_run", "registry.directory",
@@ -39,7 +41,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     }),
     ("the user's process", {
         "actors.bases", "actors.processes", "actors._inprocess", "actors._mailbox",
-        "actors._boundary", "actors.deploy", "actors.organism", "actors.runtime",
+        "actors._boundary", "actors.deploy", "actors.organism", "actors.runtime", "actors._runs",
         "actors._system",
     }),
     ("tools on top", {"actors", "actors.__main__"}),

@@ -26,6 +26,7 @@ from ..errors import (
     DuplicateListenerError,
     ListenerError,
     NotImportableError,
+    PayloadError,
     UnknownListenerError,
 )
 from ._progress import ProgressBar
@@ -89,7 +90,7 @@ def ask_and_print(runtime: Any, target: str, data: bytes, timeout: float | None)
         bar.close()
         print(f"xmlactors: {target} answered <huh>: {exc.huh}", file=sys.stderr)
         return FAILED
-    except (UnknownListenerError, TimeoutError) as exc:
+    except (UnknownListenerError, TimeoutError, PayloadError) as exc:
         bar.close()
         print(f"xmlactors: {exc}", file=sys.stderr)
         return FAILED

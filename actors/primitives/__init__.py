@@ -16,10 +16,12 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and readers
     from ..messages import BufferItem
     from .buffer_run import BufferRun
     from .payloads import (
+        BufferCancel,
         BufferComplete,
         BufferDispatched,
         BufferError,
         BufferProgress,
+        BufferResults,
         BufferStart,
         SequenceComplete,
         SequenceError,
@@ -34,6 +36,8 @@ _WHERE = {
     "BufferDispatched": "payloads",
     "BufferError": "payloads",
     "BufferProgress": "payloads",
+    "BufferResults": "payloads",
+    "BufferCancel": "payloads",
     "BufferItem": "payloads",
     "SequenceStart": "payloads",
     "SequenceComplete": "payloads",

@@ -21,8 +21,16 @@ from ..messages import Address, Batch, BufferItem, BufferRunStart, Delivery, Lis
 from ..parsing import split_items
 from ..routing import may_send, respond
 from .buffer_run import BufferRun
-from .payloads import BufferComplete, BufferDispatched, BufferError, BufferProgress, BufferStart
-from .results import results_element
+from .payloads import (
+    BufferCancel,
+    BufferComplete,
+    BufferDispatched,
+    BufferError,
+    BufferProgress,
+    BufferResults,
+    BufferStart,
+)
+from .results import ItemResult, results_element
 from .run_actor import RunActor
 from .service import ServiceActor, bad_timeout
 
@@ -62,12 +70,13 @@ class BufferRunActor(RunActor):
         super().__init__(*args, **kwargs)
         self.progress_step = 1
         self.progress_sent = 0
+        self.fresh: list[ItemResult] = []  # stream mode: results not yet sent on
 
     def begin(self, run: BufferRunStart) -> None:
         self.run = run
         self.core = BufferRun(
             run.run_id, len(run.items), window=run.window, timeout=run.timeout,
-            clock=time.monotonic,
+            clock=time.monotonic, keep_payloads=not run.stream,
         )
         self.progress_step = max(1, len(run.items) // 20)
         self.pump()
@@ -92,14 +101,29 @@ class BufferRunActor(RunActor):
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None
         success, reason = reply_outcome(reply.payload)
-        self.core.record(reply.token, success, reply.payload, reason)
+        counted = self.core.record(reply.token, success, reply.payload, reason)
+        if counted and self.run.stream:
+            self.fresh.append(ItemResult(reply.token, success, reply.payload, reason))
         self.report_progress()
         self.pump()
+
+    def after_messages(self) -> None:
+        """Stream mode: what came with these messages goes on to the requester, in one send."""
+        if self.fresh and self.core is not None and not self.core.finished:
+            self.send_results()
+
+    def send_results(self) -> None:
+        assert self.core is not None and self.run.progress_to is not None
+        fresh, self.fresh = self.fresh, []
+        results = cast(Xml, results_element(fresh, positions=False))
+        update = BufferResults(self.run.run_id, results, self.core.completed, self.core.total)
+        address, template = self.run.progress_to
+        self.send(address, replace(template, payload=update.to_bytes()))
 
     def report_progress(self) -> None:
         assert self.core is not None
         done = self.core.completed
-        if self.run.progress_to is None or self.core.finished:
+        if self.run.progress_to is None or self.core.finished or self.run.stream:
             return
         if done - self.progress_sent >= self.progress_step:
             self.progress_sent = done
@@ -108,8 +132,13 @@ class BufferRunActor(RunActor):
             self.send(address, replace(template, payload=update))
 
     def terminal(self, outcome: Any) -> bytes:
-        # The <results> element is embedded as it is: no text written and parsed again.
-        results = cast(Xml, results_element(outcome.items))
+        if self.run.stream:  # the last results go on, then the counts alone
+            self.fresh += [r for r in outcome.items if r is not None and r.missing]
+            if self.fresh:
+                self.send_results()
+            results = cast(Xml, results_element([]))
+        else:  # the <results> element is embedded as it is: no text written and parsed again
+            results = cast(Xml, results_element(outcome.items))
         return BufferComplete(
             outcome.buffer_id, outcome.total, outcome.successful, results,
             outcome.failed, outcome.missing,
@@ -120,11 +149,15 @@ class BufferService(ServiceActor):
     """``system.buffer``: admission, then one child actor per run."""
 
     payload_class = BufferStart
+    controls = frozenset({"BufferCancel"})
     run_actor_class = BufferRunActor
     embedded_field = "Items"
 
     def lost_answer(self, run_id: str) -> bytes:
         return BufferError(run_id, "Buffer run ended without a result").to_bytes()
+
+    def control(self, delivery: Delivery, element: Any) -> None:
+        self.cancel(delivery, BufferCancel.from_xml(element).buffer_id)
 
     def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
         self.counters["rejected"] += 1
@@ -182,8 +215,9 @@ class BufferService(ServiceActor):
             items=tuple(items),
             target=found[start.target],
             window=start.max_in_flight or default_window(self.init.base, target),
-            progress_to=respond(delivery, b"", self.name) if start.progress and start.collect
-            else None,
+            progress_to=respond(delivery, b"", self.name)
+            if (start.progress or start.stream) and start.collect else None,
+            stream=start.stream and start.collect,
         )
         self.spawn_run(run)
         if not start.collect:

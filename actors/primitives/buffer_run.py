@@ -32,11 +32,11 @@ from .results import (
 )
 from .run_core import Clock, RunCore
 
-__all__ = ["BufferOutcome", "BufferRun", "Clock", "ItemResult"]
+__all__ = ["BufferSummary", "BufferRun", "Clock", "ItemResult"]
 
 
 @dataclass(frozen=True, slots=True)
-class BufferOutcome:
+class BufferSummary:
     """The terminal summary of a run: what the shell turns into ``BufferComplete``.
 
     Picklable. ``successful + failed + missing == total``; ``items`` holds
@@ -66,12 +66,13 @@ class BufferRun(RunCore):
     """
 
     __slots__ = (
-        "_failed", "_in_flight", "_missing", "_next", "_results", "_successful", "_total",
-        "_window",
+        "_failed", "_in_flight", "_keep", "_missing", "_next", "_results", "_successful",
+        "_total", "_window",
     )
 
     def __init__(
-        self, buffer_id: str, total: int, *, window: int, timeout: float, clock: Clock
+        self, buffer_id: str, total: int, *, window: int, timeout: float, clock: Clock,
+        keep_payloads: bool = True,
     ) -> None:
         if total < 1:
             raise ValueError(
@@ -84,6 +85,7 @@ class BufferRun(RunCore):
                 "resolve max_in_flight=0 to the base's default in the shell"
             )
         super().__init__(buffer_id, timeout, clock)
+        self._keep = keep_payloads  # False: results go on as they come, only counts stay
         self._total = total
         self._window = window
         self._results: list[ItemResult | None] = [None] * total
@@ -118,8 +120,8 @@ class BufferRun(RunCore):
         Raises ``ValueError`` for a reason that contradicts ``success``.
         """
         reason = _normalized_reason(success, reason)
-        if reason == REASON_TIMEOUT:
-            payload = b""  # a missing item carries no payload, by definition
+        if reason == REASON_TIMEOUT or not self._keep:
+            payload = b""  # a missing item carries no payload; a streaming run keeps none
         if index not in self._in_flight:
             # Also covers "finished": nothing is in flight once the run is over.
             self._dropped += 1
@@ -144,12 +146,12 @@ class BufferRun(RunCore):
                 filled += 1
         return filled
 
-    def expire(self) -> bool:
-        """At or after the deadline, make every unfilled index missing.
+    def expire(self, now: bool = False) -> bool:
+        """At or after the deadline (or ``now``: cancelled), make every unfilled index missing.
 
         Returns True if this call finished the run. Costs O(total) once.
         """
-        if not self._past_deadline():
+        if not self._past_deadline(now):
             return False
         for index in sorted(self._in_flight):
             self._fill(ItemResult(index, False, b"", REASON_TIMEOUT))
@@ -162,11 +164,11 @@ class BufferRun(RunCore):
             self._next += 1
         return True
 
-    def outcome(self) -> BufferOutcome | None:
+    def outcome(self) -> BufferSummary | None:
         """The terminal summary: returned by the first call after finishing, None otherwise."""
         if not self._claim_outcome():
             return None
-        return BufferOutcome(
+        return BufferSummary(
             buffer_id=self._run_id,
             total=self._total,
             successful=self._successful,

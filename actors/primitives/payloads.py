@@ -25,6 +25,8 @@ __all__ = [
     "BufferDispatched",
     "BufferError",
     "BufferProgress",
+    "BufferResults",
+    "BufferCancel",
     "BufferItem",
     "SequenceStart",
     "SequenceComplete",
@@ -56,6 +58,9 @@ class BufferStart(XmlPayload):
     timeout: float = 0.0
     max_in_flight: int = 0
     progress: bool = False
+    stream: bool = False
+    """Send each result to the requester as it comes (``BufferResults``); the terminal
+    ``BufferComplete`` then holds the counts only (used by ``Runtime.stream``)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.items, bytes):
@@ -105,6 +110,32 @@ class BufferProgress(XmlPayload):
     buffer_id: str = ""
     done: int = 0
     total: int = 0
+
+
+@xmlify
+@dataclass
+class BufferResults(XmlPayload):
+    """Sent while a run with ``stream=True`` goes on: results that came since the last one.
+
+    ``results`` is a ``<results>`` document of those items only, each with its index.
+    """
+
+    buffer_id: str = ""
+    results: Xml = Xml("")
+    done: int = 0
+    total: int = 0
+
+
+@xmlify
+@dataclass
+class BufferCancel(XmlPayload):
+    """Sent to ``system.buffer`` by whoever started run ``buffer_id``: end it now.
+
+    The run stops dispatching, counts what is still out as missing, and sends
+    its terminal message as at its deadline.
+    """
+
+    buffer_id: str = ""
 
 
 @xmlify

@@ -46,7 +46,7 @@ class RunActor(Shell):
             self.send(self.service, RunPid(message.run_id, os.getpid()))
             self.begin(message)
         elif isinstance(message, Expire):
-            self.expire()
+            self.expire(message.now)
 
     def begin(self, run: Any) -> None:
         """Set up the core from the start message and send the first work."""
@@ -64,11 +64,12 @@ class RunActor(Shell):
         if payload == "deadline":
             self.expire()
 
-    def expire(self) -> None:
-        """The service says the deadline passed; by our own clock it may be a moment away."""
+    def expire(self, now: bool = False) -> None:
+        """The service says the deadline passed (by our own clock it may be a moment away),
+        or, with ``now``, that the run is cancelled: it ends at once either way."""
         if self.core is None:
             return
-        if self.core.expire():
+        if self.core.expire(now):
             self.finish()
         elif not self.core.finished:
             self.set_timer(self.core.deadline - time.monotonic(), "deadline")

@@ -41,8 +41,11 @@ class RunCore:
         """The run ended (every index filled, every step answered, a failure, or the deadline)."""
         raise NotImplementedError
 
-    def _past_deadline(self) -> bool:
-        """Whether the run is still going while its deadline has come."""
+    def _past_deadline(self, now: bool = False) -> bool:
+        """Whether the run is still going while its deadline has come (``now``: cancelled,
+        the deadline is brought forward to this moment)."""
+        if now and not self.finished:
+            self._deadline = min(self._deadline, self._clock())
         return not self.finished and self._clock() >= self._deadline
 
     def _claim_outcome(self) -> bool:

@@ -120,12 +120,12 @@ class SequenceRun(RunCore):
         self._error = error
         return True
 
-    def expire(self) -> bool:
+    def expire(self, now: bool = False) -> bool:
         """At or after the deadline, fail the current step with ``deadline_error``.
 
         Returns True if this call finished the run.
         """
-        if not self._past_deadline():
+        if not self._past_deadline(now):
             return False
         index = self.index
         return self.fail(index, deadline_error(self._steps[index], self._timeout))

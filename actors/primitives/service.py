@@ -103,6 +103,8 @@ class ServiceActor(Shell):
     batched_kinds = (Delivery,)
 
     payload_class: type = object
+    controls: frozenset[str] = frozenset()
+    """Root tags of messages about a run already going (``BufferCancel``)."""
     run_actor_class: type = object
     """The child actor class of one run (a ``RunActor``)."""
     embedded_field = ""
@@ -123,6 +125,7 @@ class ServiceActor(Shell):
         self.unanswered: dict[str, RunOrigin] = {}  # run id -> whom it owes its terminal message
         self.exited: set[str] = set()  # runs whose actor exited; their RunFinished may yet come
         self.run_pids: dict[str, int] = {}  # active run id -> the process it runs in
+        self.owners: dict[str, str] = {}  # active run id -> who started it (may cancel it)
         self.tick_at: float | None = None
         self.next_wait = 0
         self.pool: Address = None  # the RunPool child (multiprocess bases)
@@ -157,6 +160,7 @@ class ServiceActor(Shell):
         elif isinstance(message, RunFinished):
             self.unanswered.pop(message.run_id, None)
             self.run_pids.pop(message.run_id, None)
+            self.owners.pop(message.run_id, None)
             if message.run_id in self.exited:  # its exit notice came first
                 self.exited.discard(message.run_id)
                 del self.deadlines[message.run_id]
@@ -184,7 +188,10 @@ class ServiceActor(Shell):
         assert self.init is not None
         expected = self.payload_class.__name__
         try:
-            element = parse(delivery.payload, self.init.limits)
+            element = parse(delivery.payload, self.init.limits.for_runs())
+            if element.tag in self.controls:
+                self.control(delivery, element)
+                return
             if element.tag != expected:
                 raise PayloadError(f"expects <{expected}> but got <{element.tag}>")
             embedded = element.find(self.embedded_field)
@@ -199,6 +206,16 @@ class ServiceActor(Shell):
     def admit(self, delivery: Delivery, start: Any, embedded: Any) -> None:
         """Check ``start`` (and its ``embedded_field`` element, or None) and spawn its run, or refuse it."""
         raise NotImplementedError
+
+    def control(self, delivery: Delivery, element: Any) -> None:
+        """Handle a message about a run already going (a root tag of ``controls``)."""
+
+    def cancel(self, delivery: Delivery, run_id: str) -> None:
+        """End run ``run_id`` now, if the one asking is the one who started it."""
+        requester = delivery.principal or delivery.sender
+        child = self.active.get(run_id)
+        if child is not None and self.owners.get(run_id) == requester:
+            self.send(child, Expire(now=True))
 
     def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
         """Answer the requester with this service's error payload."""
@@ -251,6 +268,7 @@ class ServiceActor(Shell):
         """
         start = dataclasses.replace(start, service=self.myAddress)
         self.active[start.run_id] = self.place_run(start)
+        self.owners[start.run_id] = start.origin.principal
         self.last_run = time.monotonic()
         if self.pool is not None:
             self.arm_retire()
@@ -318,6 +336,7 @@ class ServiceActor(Shell):
                 # another path (through the pool) and overtake it. Wait a moment.
                 del self.active[run_id]
                 self.run_pids.pop(run_id, None)
+                self.owners.pop(run_id, None)
                 self.exited.add(run_id)
                 self.deadlines[run_id] = time.monotonic() + EXIT_GRACE
                 self.arm_tick()

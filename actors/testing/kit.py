@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import processes
-from ..runtime import Runtime, Statistics
+from ..runtime import Runtime
+from ..statistics import Statistics
 
 __all__ = ["RuntimeFactory", "LeftBehindError", "FakeClock", "wait_for_statistics", "wait_until_idle"]
 

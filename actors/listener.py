@@ -12,7 +12,10 @@ itself, on the in-process system's event loop or a pool of threads.
 
 from __future__ import annotations
 
+import bisect
 import collections
+import itertools
+import json
 import os
 import signal
 import time
@@ -44,7 +47,13 @@ from .routing import forward, may_send, refusal_text
 from .shell import Shell, log
 from .worker import WorkerActor
 
-__all__ = ["ListenerActor"]
+__all__ = ["ListenerActor", "LATENCY_BOUNDS"]
+
+LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Upper bounds in seconds of the call-duration buckets a listener counts (then +Inf).
+
+Fixed, so every listener's histogram adds up with every other's (``actors.metrics``).
+"""
 
 TIMEOUT_GRACE = 1.0
 """Seconds past its ``timeout`` an async call may take before its worker counts as stuck.
@@ -61,6 +70,28 @@ class _Worker:
     address: Address
     pid: int = 0
     killed: bool = False
+
+
+class _Latency:
+    """How long calls ran: a count per bucket of ``LATENCY_BOUNDS`` (+Inf last), and their sum."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BOUNDS) + 1)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(LATENCY_BOUNDS, seconds)] += 1  # bound >= seconds: "le"
+        self.total += seconds
+
+    def counters(self) -> list[tuple[str, float]]:
+        """``latency_le_<bound>`` cumulative (as Prometheus buckets are), ``latency_sum``,
+        ``latency_count`` (the +Inf bucket)."""
+        cumulative = list(itertools.accumulate(self.counts))
+        buckets = [(f"latency_le_{bound:g}", float(n))
+                   for bound, n in zip(LATENCY_BOUNDS, cumulative[:-1], strict=True)]
+        return [*buckets, ("latency_sum", self.total), ("latency_count", float(cumulative[-1]))]
 
 
 class ListenerActor(Shell):
@@ -85,7 +116,10 @@ class ListenerActor(Shell):
         self.next_job = 0
         self.recent: collections.deque[float] = collections.deque(maxlen=8)  # call seconds
         self.early: list[tuple[Any, Address]] = []
-        self.counters = {"handled": 0, "refused": 0, "replaced": 0}
+        # handled: outcomes routed; failed: jobs answered <huh> (their handler's, a refused
+        # forward, a timeout, an exit); refused: forwards outside peers; replaced: workers.
+        self.counters = {"handled": 0, "failed": 0, "refused": 0, "replaced": 0}
+        self.latency = _Latency()  # of the calls that ran (``WorkDone.seconds`` > 0)
         self.watching = False  # a "watch" timer is pending
 
     def on_message(self, message: Any, sender: Address) -> None:
@@ -106,7 +140,7 @@ class ListenerActor(Shell):
         elif isinstance(message, WorkerReady):
             self.workers[message.slot].pid = message.pid
         elif isinstance(message, StatsRequest):
-            self.answer(message, sender, StatsReply(tuple(self.counters.items()), message.token))
+            self.answer(message, sender, StatsReply(self.counted(), message.token))
         elif isinstance(message, PidsRequest):
             assert self.spec is not None
             workers = ([(slot, w.pid) for slot, w in enumerate(self.workers) if w.pid]
@@ -115,6 +149,11 @@ class ListenerActor(Shell):
             named = ((self.spec.name, os.getpid()),
                      *((f"{self.spec.name}/worker/{slot}", pid) for slot, pid in workers))
             self.answer(message, sender, PidsReply(named, os.getsid(0), message.token))
+
+    def counted(self) -> tuple[tuple[str, float], ...]:
+        """What a ``StatsRequest`` gets: the totals, the jobs out and waiting now, the latency."""
+        now = (("in_flight", self.dispatch.in_flight), ("waiting", len(self.dispatch.waiting)))
+        return (*self.counters.items(), *now, *self.latency.counters())
 
     def start(self, spec: ListenerSpec) -> None:
         self.spec, self.registry = spec, spec.registry
@@ -216,6 +255,10 @@ class ListenerActor(Shell):
         """Send a handler's outcome on: back along the path, or forward; ``none`` ends it."""
         assert self.spec is not None
         self.counters["handled"] += 1
+        if done.seconds:
+            self.latency.observe(done.seconds)
+        if done.kind == "huh":
+            self.counters["failed"] += 1
         if done.kind in ("respond", "huh"):
             self.reply(delivery, done.payload, self.spec.name)
         elif done.kind == "forward":
@@ -225,6 +268,7 @@ class ListenerActor(Shell):
         """Answer a job that ended without its handler's answer (it is not run again)."""
         assert self.spec is not None
         delivery, _ = self.jobs.pop(job)
+        self.counters["failed"] += 1
         self.reply(delivery, make_huh(text, reason=reason), self.spec.name)
 
     # A listener's ``timeout`` bounds each handler call. An async call is
@@ -283,9 +327,9 @@ class ListenerActor(Shell):
         name, peers = self.spec.name, self.spec.peers
         if not may_send(peers, done.to):
             self.counters["refused"] += 1
-            log.warning(
-                "refused send: %s -> %s (thread %s)", name, done.to, delivery.thread_id
-            )
+            self.counters["failed"] += 1  # its caller gets a <huh>
+            values = (name, done.to, delivery.thread_id)  # quoted: one line, whatever they hold
+            log.warning("refused_send sender=%s target=%s thread=%s", *map(json.dumps, values))
             self.reply_huh(delivery, refusal_text(name, done.to, peers), name)
             return
         outgoing = forward(delivery, done.payload, name, done.to, self.myAddress, peers)
@@ -305,6 +349,7 @@ class ListenerActor(Shell):
         caller = Delivery(
             outgoing.target, outgoing.sender, outgoing.thread_id, b"", outgoing.path[:-1]
         )
+        self.counters["failed"] += 1
         self.reply_huh(caller, f"Unknown listener: {answer.name}", self.spec.name)
 
     def on_child_exited(self, child: Address) -> None:

@@ -254,8 +254,7 @@ class Registered:
 
 @dataclass(frozen=True, slots=True)
 class Resolve:
-    """Ask the registry for a name's address; ``pending`` comes back untouched (so the
-    asker keeps no waiting state)."""
+    """Ask the registry for a name's address; ``pending`` returns untouched: the asker keeps no state."""
 
     name: str
     pending: Any = None
@@ -286,7 +285,7 @@ class StatsRequest:
 class StatsReply:
     """Counters of one actor, by name."""
 
-    counters: tuple[tuple[str, int], ...]
+    counters: tuple[tuple[str, float], ...]
     token: Any = None
 
 
@@ -391,6 +390,7 @@ class RunFinished:
     """From a run to its service: its terminal message is sent; it exits next."""
 
     run_id: str
+    outcome: str = ""  # "complete"; "partial": some items gave no value; "failed": none, or a step
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from .messages import (
     StatsReply,
     StatsRequest,
 )
+from .metrics import MetricsServer, require_client
 from .outcomes import BufferOutcome
 from .parsing import DEFAULT_LIMITS, ParseLimits
 from .services import SYSTEM_SERVICES
@@ -58,7 +59,10 @@ class Runtime:
     free loopback admin port unless ``admin_port`` is given, and listens on
     ``bind`` (loopback by default; ``None`` for every interface).
     ``placement_wait`` bounds the wait for a convention member that meets a
-    listener's ``requires`` (see docs/deployment.md).
+    listener's ``requires`` (see docs/deployment.md). With ``metrics_port``
+    (0: a free one) the system's counters are served in Prometheus's text
+    format at ``http://metrics_host:PORT/metrics`` while it runs (the
+    ``metrics`` extra; see ``actors.metrics``).
     """
 
     def __init__(
@@ -73,6 +77,8 @@ class Runtime:
         run_deadline: float = 300.0,
         limits: ParseLimits = DEFAULT_LIMITS,
         placement_wait: float = 30.0,
+        metrics_port: int | None = None,
+        metrics_host: str = "127.0.0.1",
     ) -> None:
         if base not in bases.BASES:
             raise ConfigError(
@@ -87,6 +93,10 @@ class Runtime:
         self.run_deadline = run_deadline
         self.limits = limits
         self.placement_wait = placement_wait
+        if metrics_port is not None:
+            require_client()  # a missing extra is said now, before any process starts
+        self.metrics_port, self.metrics_host = metrics_port, metrics_host
+        self.metrics: MetricsServer | None = None  # while running with ``metrics_port``
         self.specs: dict[str, ListenerSpec] = {}
         self.requirements: dict[str, dict[str, Any]] = {}
         self.modules: tuple[str, ...] = ()  # of registered handlers and payloads, in order
@@ -133,12 +143,17 @@ class Runtime:
             self.addresses.update(self.system.start_services(self.run_deadline, self.limits))
             for spec in list(self.specs.values()):
                 self._start_listener(spec)
+            if self.metrics_port is not None:
+                self.metrics = MetricsServer(self.counters, self.metrics_port, self.metrics_host)
         except BaseException:
             self.shutdown()
             raise
 
     def shutdown(self) -> None:
         """Stop the actor system; end any of its processes that outlive the stop."""
+        metrics, self.metrics = self.metrics, None
+        if metrics is not None:  # first: no scrape may reach a system going away
+            metrics.close()
         system, self.system = self.system, None
         self.addresses.clear()
         if system is not None:
@@ -303,11 +318,15 @@ class Runtime:
 
     def statistics(self, timeout: float = 10.0) -> Statistics:
         """Counters gathered from every actor of the system, at this moment."""
+        return summarize(self.counters(timeout), len(self.specs))
+
+    def counters(self, timeout: float = 10.0) -> dict[str, dict[str, float]]:
+        """Each listener's and service's own counters by name, asked of all at once
+        (``AskTimeoutError`` if one does not answer in ``timeout``): what metrics read."""
         names = sorted(self.addresses)
         replies = self._mailbox().gather([(self.addresses[n], StatsRequest) for n in names], timeout)
-        counters = {name: dict(reply.counters) for name, reply in zip(names, replies, strict=True)
-                    if isinstance(reply, StatsReply)}
-        return summarize(counters, len(self.specs))
+        return {name: dict(reply.counters) for name, reply in zip(names, replies, strict=True)
+                if isinstance(reply, StatsReply)}
 
     def pids(self, timeout: float = 10.0) -> set[int]:
         """Process ids of every actor (empty on the in-process base)."""

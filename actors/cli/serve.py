@@ -5,7 +5,8 @@ system down and leaves no process behind. Without ``--convention`` it is the
 leader: it registers the organism's listeners, placing those with
 ``<requires>`` on a member offering the capabilities. With ``--convention``
 it joins a leader as a member: it checks that the organism's code imports
-here, registers nothing, and hosts what the leader places on it.
+here, registers nothing, and hosts what the leader places on it. With
+``--metrics-port`` it also serves its counters for Prometheus (``actors.metrics``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how long the leader waits for a member that meets a listener's <requires>,"
         " and a member for its leader (default: %(default)s)",
     )
+    parser.add_argument(
+        "--metrics-port", type=port, default=None, metavar="PORT",
+        help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (needs the metrics extra)",
+    )
 
 
 def _capability(text: str) -> tuple[str, str]:
@@ -92,11 +97,14 @@ def run(args: argparse.Namespace) -> int:
     runtime = Runtime(
         args.base, admin_port=admin, bind=args.bind, convention=convention,
         capabilities=dict(args.capability), placement_wait=args.placement_wait,
+        metrics_port=args.metrics_port,
     )
     # The admin is forked while the runtime starts: signal handlers go in only after.
     with runtime, interrupt_on(signal.SIGINT, signal.SIGTERM):
         try:
             count = 0 if convention else _register(runtime, organism.listeners)
+            if runtime.metrics is not None:
+                print(f"xmlactors: metrics at {runtime.metrics.url}", file=sys.stderr, flush=True)
             print(_serving_line(count, args.bind, admin, convention, args.capability),
                   file=sys.stderr, flush=True)
             wait_for(threading.Event())  # until a signal interrupts it

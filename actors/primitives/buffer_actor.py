@@ -144,6 +144,11 @@ class BufferRunActor(RunActor):
             outcome.failed, outcome.missing,
         ).to_bytes()
 
+    def outcome_name(self, outcome: Any) -> str:
+        if outcome.successful == outcome.total:
+            return "complete"
+        return "partial" if outcome.successful else "failed"
+
 
 class BufferService(ServiceActor):
     """``system.buffer``: admission, then one child actor per run."""

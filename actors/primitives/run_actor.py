@@ -24,7 +24,7 @@ class RunActor(Shell):
     """Base of ``BufferRunActor`` and ``SequenceRunActor``.
 
     A subclass sets ``start_class`` (its kind of ``RunStart``) and defines
-    ``begin``, ``on_reply`` and ``terminal``; ``self.core`` is its pure core.
+    ``begin``, ``on_reply``, ``terminal`` and ``outcome_name``; ``self.core`` is its pure core.
     """
 
     start_class: type[RunStart] = RunStart
@@ -60,6 +60,10 @@ class RunActor(Shell):
         """The terminal payload for the core's outcome."""
         raise NotImplementedError
 
+    def outcome_name(self, outcome: Any) -> str:
+        """How the run ended, as its service counts it: ``"complete"``, ``"partial"``, ``"failed"``."""
+        raise NotImplementedError
+
     def on_wakeup(self, payload: Any) -> None:
         if payload == "deadline":
             self.expire()
@@ -82,5 +86,5 @@ class RunActor(Shell):
         answer = self.run.origin.answer_with(self.terminal(outcome))
         if answer is not None:
             self.send(*answer)
-        self.send(self.service, RunFinished(self.run.run_id))
+        self.send(self.service, RunFinished(self.run.run_id, self.outcome_name(outcome)))
         self.stop()

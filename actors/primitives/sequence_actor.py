@@ -77,6 +77,9 @@ class SequenceRunActor(RunActor):
             outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
         ).to_bytes()
 
+    def outcome_name(self, outcome: Any) -> str:
+        return "complete" if isinstance(outcome, SequenceCompleteOutcome) else "failed"
+
 
 class SequenceService(ServiceActor):
     """``system.sequence``: admission, then one child actor per run."""

@@ -9,7 +9,9 @@ lives in its child.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import json
 import math
 import os
 import time
@@ -134,6 +136,7 @@ class ServiceActor(Shell):
         self.retiring = False  # a "retire" timer is pending
         # rejected: runs refused at admission; refused: sends refused by peers (audited).
         self.counters = {"started": 0, "rejected": 0, "refused": 0}
+        self.finished: collections.Counter[str] = collections.Counter()  # RunFinished.outcome, "lost"
 
     def refused_send(self, delivery: Delivery, target: str) -> str:
         """Audit a run refused because ``target`` is outside the requester's peers.
@@ -143,10 +146,8 @@ class ServiceActor(Shell):
         """
         requester = delivery.principal or delivery.sender
         self.counters["refused"] += 1
-        log.warning(
-            "refused send: %s -> %s through %s (thread %s)",
-            requester, target, self.name, delivery.thread_id,
-        )
+        values = (requester, target, self.name, delivery.thread_id)  # quoted: one line, whatever they hold
+        log.warning("refused_send sender=%s target=%s via=%s thread=%s", *map(json.dumps, values))
         return f"{target} is not a peer of {requester}: refused"
 
     def on_message(self, message: Any, sender: Address) -> None:
@@ -158,6 +159,8 @@ class ServiceActor(Shell):
             if message.run_id in self.active:
                 self.run_pids[message.run_id] = message.pid
         elif isinstance(message, RunFinished):
+            if message.run_id in self.active or message.run_id in self.exited:  # not answered for
+                self.finished[message.outcome or "unknown"] += 1
             self.unanswered.pop(message.run_id, None)
             self.run_pids.pop(message.run_id, None)
             self.owners.pop(message.run_id, None)
@@ -175,8 +178,8 @@ class ServiceActor(Shell):
             self.init, self.name, self.registry = message, message.name, message.registry
             self.start_pool()
         elif isinstance(message, StatsRequest):
-            counters = (("active", len(self.active)), ("warm", len(self.warm)),
-                        *self.counters.items())
+            counters = (("active", len(self.active)), ("warm", len(self.warm)), *self.counters.items(),
+                        *((f"finished_{outcome}", n) for outcome, n in self.finished.items()))
             self.answer(message, sender, StatsReply(counters, message.token))
         elif isinstance(message, PidsRequest):
             runs = ((f"{self.name}/run/{run_id}", pid) for run_id, pid in self.run_pids.items())
@@ -346,6 +349,7 @@ class ServiceActor(Shell):
         """The run's actor exited without its RunFinished: answer in its place, once."""
         self.exited.discard(run_id)
         del self.deadlines[run_id]
+        self.finished["lost"] += 1  # counted as ended, answered for or not
         origin = self.unanswered.pop(run_id, None)
         answer = origin.answer_with(self.lost_answer(run_id)) if origin else None
         if answer is not None:

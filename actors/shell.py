@@ -14,14 +14,17 @@ from typing import Any
 
 from thespian.actors import (
     Actor,
+    ActorAddress,
     ActorExitRequest,
     ChildActorExited,
+    InvalidActorAddress,
     ThespianWatch,
     WakeupMessage,
     WatchMessage,
 )
 
 from .huh import make_huh
+from .links import Links
 from .messages import Address, Batch, Delivery, ListenerInfo, Resolve, Resolved
 from .routing import respond
 
@@ -47,6 +50,8 @@ class Shell(Actor):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._outbox: list[tuple[Address, list[Any]]] | None = None  # while handling a Batch
+        self._links: Links | None = None  # known at the first send (there is none in process)
+        self._links_known = False
         self.registry: Address = None
         self.addresses: dict[str, Address] = {}
         self.listeners: dict[str, ListenerInfo] = {}  # what the registry said of each name
@@ -60,27 +65,28 @@ class Shell(Actor):  # type: ignore[misc]
         return ThespianWatch(fds) if fds else None
 
     def _handle(self, message: Any, sender: Address) -> None:  # never "_receive": a Thespian internal
-        if not isinstance(message, Batch):
-            self._receive_one(message, sender)
+        messages = message.messages if isinstance(message, Batch) else (message,)
+        if not self.batched_kinds:
+            for inner in messages:
+                self._receive_one(inner, sender)
             self._after()
             return
-        if self.batched_kinds and self._outbox is None:
-            self._outbox = []
-            try:
-                for inner in message.messages:
-                    self._receive_one(inner, sender)
-            finally:
-                outbox, self._outbox = self._outbox, None
-                for target, messages in outbox:
-                    batch = messages[0] if len(messages) == 1 else Batch(tuple(messages))
-                    try:
-                        super().send(target, batch)
-                    except Exception:  # a re-delivered Batch would run its messages twice
-                        log.exception("%s could not send %r", type(self).__name__, batch)
-        else:
-            for inner in message.messages:
+        # Everything sent while handling this message leaves after it, as Thespian
+        # would send it anyway, but batched per target: handling one answer may send a
+        # worker several jobs, and one send each would settle into one job per send.
+        self._outbox = []
+        try:
+            for inner in messages:
                 self._receive_one(inner, sender)
-        self._after()
+            self._after()
+        finally:
+            outbox, self._outbox = self._outbox, None
+            for target, parts in outbox:
+                batch = parts[0] if len(parts) == 1 else Batch(tuple(parts))
+                try:
+                    self._transmit(target, batch)
+                except Exception:  # a re-delivered message would run its handler twice
+                    log.exception("%s could not send %r", type(self).__name__, batch)
 
     def _after(self) -> None:
         try:
@@ -91,7 +97,7 @@ class Shell(Actor):  # type: ignore[misc]
     def send(self, targetAddr: Address, msg: Any) -> None:  # Thespian's names
         """Send now, or, while handling a ``Batch``, gather per target to send as one batch."""
         if self._outbox is None:
-            super().send(targetAddr, msg)
+            self._transmit(targetAddr, msg)
             return
         if not isinstance(msg, (Batch, *self.batched_kinds)):  # alone, after what came before
             self._outbox.append((targetAddr, [msg]))
@@ -109,6 +115,16 @@ class Shell(Actor):  # type: ignore[misc]
             latest.extend(flat)
         else:
             self._outbox.append((targetAddr, flat))
+
+    def _transmit(self, target: Address, message: Any) -> None:
+        if not self._links_known:
+            self._links, self._links_known = Links.for_actor(self), True
+        if self._links is None:
+            super().send(target, message)
+        else:
+            if not isinstance(target, ActorAddress):
+                raise InvalidActorAddress(target, "not a valid ActorAddress for sending messages to")
+            self._links.send(target, message)
 
     def _receive_one(self, message: Any, sender: Address) -> None:
         try:

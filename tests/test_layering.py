@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.primitives.sequence_run", "registry.directory",
     }),
     ("actors", {
-        "actors.shell", "actors.worker", "actors.listener", "actors.primitives.service",
+        "actors.links", "actors.shell", "actors.worker", "actors.listener", "actors.primitives.service",
         "actors.primitives.run_actor", "actors.primitives.buffer_actor",
         "actors.primitives.sequence_actor", "actors.primitives.run_pool", "actors.services",
         "registry", "registry.actor",
@@ -42,7 +42,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("the user's process", {
         "actors.bases", "actors.processes", "actors._inprocess", "actors._mailbox",
         "actors._boundary", "actors.deploy", "actors.organism", "actors.runtime", "actors._runs",
-        "actors._system",
+        "actors._system", "actors.metrics",
     }),
     ("tools on top", {"actors", "actors.__main__"}),
 ]
@@ -52,7 +52,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 PURE = sorted(LAYERS[0][1])
 """Modules that must not depend on Thespian, directly or through what they import."""
 
-THESPIAN_ADAPTERS = {"actors.shell", "actors.runtime", "actors.bases", "actors.deploy",
+THESPIAN_ADAPTERS = {"actors.shell", "actors.links", "actors.runtime", "actors.bases", "actors.deploy",
                      "actors._inprocess", "actors._system"}
 """The only modules that import Thespian themselves; everything else goes through them."""
 

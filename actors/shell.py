@@ -95,7 +95,8 @@ class Shell(Actor):  # type: ignore[misc]
             log.exception("%s failed after its messages", type(self).__name__)
 
     def send(self, targetAddr: Address, msg: Any) -> None:  # Thespian's names
-        """Send now, or, while handling a ``Batch``, gather per target to send as one batch."""
+        """Send after the message being handled, gathered per target into one batch
+        (``batched_kinds``; anything else keeps its place), through the links."""
         if self._outbox is None:
             self._transmit(targetAddr, msg)
             return

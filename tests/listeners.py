@@ -288,3 +288,8 @@ def started(log_path: str) -> list[tuple[int, int]]:
     except FileNotFoundError:
         return []
     return [(int(index), int(pid)) for _, index, pid in lines]
+
+
+def blow_up(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
+    """Answers ``Echo(n)`` with an Echo of n characters: a small ask, as large a reply as asked."""
+    return HandlerResponse.respond(Echo("x" * int(payload.text)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import selectors
 import signal
 import subprocess
@@ -227,17 +229,70 @@ def test_run_serves_until_a_signal_then_shuts_down_and_exits_0(
     assert process.returncode == 0, stderr
 
 
-def test_run_ask_of_a_buffer_with_progress_draws_a_bar_on_stderr(tmp_path: Path) -> None:
-    from actors.primitives import BufferComplete, BufferStart
+def _progress_start(tmp_path: Path, count: int) -> Path:
+    from actors.primitives import BufferStart
     from examples.chemistry import Formula
 
-    items = [Formula(f"water {i}", "H2O") for i in range(60)]
+    items = [Formula(f"water {i}", "H2O") for i in range(count)]
     start = tmp_path / "start.xml"
     start.write_bytes(BufferStart(target="chem.molar_mass", items=items, progress=True).to_bytes())
+    return start
+
+
+def test_run_ask_of_a_buffer_with_progress_draws_nothing_when_stderr_is_not_a_terminal(
+    tmp_path: Path,
+) -> None:
+    from actors.primitives import BufferComplete
+
+    start = _progress_start(tmp_path, 60)
     result = xmlactors("run", "examples/chemistry.xml", "--ask", "system.buffer", str(start))
     assert result.returncode == 0, result.stderr
     done = BufferComplete.from_xml(result.stdout)
     assert (done.total, done.successful) == (60, 60)
-    bars = [line for line in result.stderr.splitlines() if line.startswith("xmlactors: buffer ")]
-    assert bars, result.stderr
-    assert all(line.endswith("/60") and "[" in line for line in bars)
+    assert "xmlactors: buffer" not in result.stderr
+
+
+def test_run_ask_of_a_buffer_with_progress_draws_a_bar_on_a_terminal_and_ends_it(
+    tmp_path: Path,
+) -> None:
+    import pty
+
+    start = _progress_start(tmp_path, 2)  # two items: the bar used to stop at 1/2
+    primary, secondary = pty.openpty()
+    try:
+        result = subprocess.run(
+            [*command(), "run", "examples/chemistry.xml", "--ask", "system.buffer", str(start)],
+            stdout=subprocess.PIPE, stderr=secondary, cwd=ROOT, timeout=TIMEOUT, check=False,
+        )
+        os.close(secondary)
+        drawn = b""
+        with contextlib.suppress(OSError):  # the terminal reports EIO once it is drained
+            while chunk := os.read(primary, 65536):
+                drawn += chunk
+    finally:
+        os.close(primary)
+    assert result.returncode == 0
+    last = drawn.decode().replace("\r\n", "\n").split("\r")[-1]
+    assert last.startswith("xmlactors: buffer ") and "[" + "#" * 30 + "] 2/2" in last
+    assert last.endswith(" done\n") and "/s" in last
+
+
+
+
+BIG_ORGANISM = """\
+<organism name="big">
+  <listener name="big" handler="tests.listeners:blow_up" payload="tests.listeners:Echo"/>
+</organism>
+"""
+
+
+def test_a_reply_over_the_limits_is_refused_with_its_listener_and_limit_and_exit_1(
+    tmp_path: Path,
+) -> None:
+    organism = tmp_path / "big.xml"
+    organism.write_text(BIG_ORGANISM)
+    result = xmlactors("run", str(organism), "--ask", "big", "-",
+                       stdin=b"<Echo><Text>1100000</Text></Echo>")
+    assert result.returncode == 1
+    assert "reply from 'big' was refused" in result.stderr
+    assert "1,000,000-byte limit" in result.stderr and "Traceback" not in result.stderr

@@ -94,7 +94,7 @@ def ask_and_print(runtime: Any, target: str, data: bytes, timeout: float | None)
         bar.close()
         print(f"xmlactors: {exc}", file=sys.stderr)
         return FAILED
-    bar.close()
+    bar.close(finished=True)
     print_reply(reply)
     return OK
 

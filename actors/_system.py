@@ -54,18 +54,19 @@ class System:
         self.session_id = 0
 
     @classmethod
-    def start(cls, base: str, capabilities: dict[str, Any], bind: str | None) -> System:
+    def start(cls, base: str, capabilities: dict[str, Any], bind: str | None,
+              log_level: int = logging.WARNING) -> System:
         """A new actor system on ``base``, with its registry started."""
         from registry.actor import GLOBAL_NAME, RegistryActor
 
         if base == "simpleSystemBase":
-            local = InProcessMailbox(capabilities, bases.log_defs())
+            local = InProcessMailbox(capabilities, bases.log_defs(log_level))
             system = cls(base, local, local.local, attached=False)
         else:
             bases.bind_to(bind)
             # transientUnique: each Runtime its own system (Thespian's default shares one).
             thespian = ActorSystem(
-                base, capabilities, logDefs=bases.log_defs(), transientUnique=True
+                base, capabilities, logDefs=bases.log_defs(log_level), transientUnique=True
             )
             system = cls(base, ReceiverMailbox(thespian), thespian, attached=False)
         try:

@@ -11,11 +11,14 @@ import os
 import socket
 from typing import Any
 
+from .errors import ConfigError
+
 __all__ = [
     "BASES",
     "MULTIPROCESS_BASES",
     "free_port",
     "log_defs",
+    "log_level",
     "bind_to",
     "capabilities_for",
 ]
@@ -33,7 +36,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def log_defs(level: int = logging.WARNING) -> dict[str, Any]:
-    """A ``logging.config`` dict for Thespian's actor processes.
+    """A ``logging.config`` dict for Thespian's actor processes: xmlactors' own
+    lines at ``level``, everything else at WARNING, all on standard error.
 
     ``logDefs=False`` crashes multiprocess child start-up (seen here), and
     None installs Thespian's own defaults; a small dict is the safe middle.
@@ -43,10 +47,20 @@ def log_defs(level: int = logging.WARNING) -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "level": level}
+            "stderr": {"class": "logging.StreamHandler", "formatter": "plain",
+                       "level": min(level, logging.WARNING)}
         },
-        "root": {"handlers": ["stderr"], "level": level},
+        "root": {"handlers": ["stderr"], "level": logging.WARNING},
+        "loggers": {"xmlactors": {"level": level}},
     }
+
+
+def log_level(level: int | str) -> int:
+    """A logging level from its number or name (``"info"``, ``"INFO"``); ``ConfigError`` if none."""
+    found = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise ConfigError(f"unknown log level {level!r}: expected DEBUG, INFO, WARNING or ERROR")
+    return found
 
 
 _bind_host: str | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import collections
 import itertools
-import json
+import logging
 import os
 import signal
 import time
@@ -44,7 +44,7 @@ from .messages import (
 )
 from .placement import meets_requirements
 from .routing import forward, may_send, refusal_text
-from .shell import Shell, log
+from .shell import Shell, log_event, logger
 from .worker import WorkerActor
 
 __all__ = ["ListenerActor", "LATENCY_BOUNDS"]
@@ -328,8 +328,8 @@ class ListenerActor(Shell):
         if not may_send(peers, done.to):
             self.counters["refused"] += 1
             self.counters["failed"] += 1  # its caller gets a <huh>
-            values = (name, done.to, delivery.thread_id)  # quoted: one line, whatever they hold
-            log.warning("refused_send sender=%s target=%s thread=%s", *map(json.dumps, values))
+            log_event("refused_send", logging.WARNING, sender=name, target=done.to,
+                      thread=delivery.thread_id)
             self.reply_huh(delivery, refusal_text(name, done.to, peers), name)
             return
         outgoing = forward(delivery, done.payload, name, done.to, self.myAddress, peers)
@@ -358,7 +358,7 @@ class ListenerActor(Shell):
         if self.spec is None or slot < 0 or self.exiting:
             return
         self.counters["replaced"] += 1
-        log.warning("listener %s: worker %d exited holding %d jobs; replacing it",
+        logger().warning("listener %s: worker %d exited holding %d jobs; replacing it",
                     self.spec.name, slot, len(self.dispatch.held(slot)))
         self.fail_lost(slot)
         self.workers[slot] = _Worker(self.spawn(slot))

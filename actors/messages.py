@@ -87,12 +87,8 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Batch:
-    """Several messages for one actor in one transport send; the receiver handles them in order.
-
-    Each transport send costs far more than handling a small message
-    (measured: about 0.3 ms per send on multiprocTCPBase), so runs send their
-    items, listeners their jobs and replies, and workers their answers in batches.
-    """
+    """Several messages for one actor in one transport send; the receiver handles them in order
+    (a send costs far more than a small message: see docs/architecture.md, "Batches")."""
 
     messages: tuple[Any, ...]
 
@@ -349,12 +345,14 @@ class RunOrigin:
 @dataclass(frozen=True, slots=True)
 class RunStart:
     """Sent once by a service to the new child actor of one run: what both kinds share.
-    ``service``: where the run reports its answer is out (the start may come via the pool)."""
+    ``service``: where the run reports its answer is out (the start may come via the pool);
+    ``label``: what it runs, for its log line (a Buffer's target, a Sequence's steps)."""
 
     run_id: str
     timeout: float
     origin: RunOrigin
     service: Address = None
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ is left behind. The system itself (start, attach, shutdown) is ``_system``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -62,7 +63,9 @@ class Runtime:
     listener's ``requires`` (see docs/deployment.md). With ``metrics_port``
     (0: a free one) the system's counters are served in Prometheus's text
     format at ``http://metrics_host:PORT/metrics`` while it runs (the
-    ``metrics`` extra; see ``actors.metrics``).
+    ``metrics`` extra; see ``actors.metrics``). ``log_level`` is that of
+    xmlactors' own lines on standard error (``"INFO"`` adds one line per run;
+    Thespian's stay at WARNING).
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class Runtime:
         placement_wait: float = 30.0,
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
+        log_level: int | str = logging.WARNING,
     ) -> None:
         if base not in bases.BASES:
             raise ConfigError(
@@ -96,6 +100,7 @@ class Runtime:
         if metrics_port is not None:
             require_client()  # a missing extra is said now, before any process starts
         self.metrics_port, self.metrics_host = metrics_port, metrics_host
+        self.log_level = bases.log_level(log_level)
         self.metrics: MetricsServer | None = None  # while running with ``metrics_port``
         self.specs: dict[str, ListenerSpec] = {}
         self.requirements: dict[str, dict[str, Any]] = {}
@@ -137,7 +142,7 @@ class Runtime:
             self.admin_port = bases.free_port(self.bind or "127.0.0.1")
         caps = bases.capabilities_for(self.base, self.admin_port, self.convention,
                                       self.capabilities)
-        self.system = System.start(self.base, caps, self.bind)
+        self.system = System.start(self.base, caps, self.bind, self.log_level)
         self.session_id = self.system.session_id
         try:
             self.addresses.update(self.system.start_services(self.run_deadline, self.limits))

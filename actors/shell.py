@@ -9,6 +9,7 @@ escaping exception would run a handler again.)
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -28,9 +29,30 @@ from .links import Links
 from .messages import Address, Batch, Delivery, ListenerInfo, Resolve, Resolved
 from .routing import respond
 
-__all__ = ["Shell", "log"]
+__all__ = ["Shell", "logger", "log_event"]
 
-log = logging.getLogger("xmlactors")
+def logger() -> logging.Logger:
+    """The ``xmlactors`` logger, looked up at each use: Thespian replaces the logging
+    tree of an actor process after start-up (its records go to Thespian's logging
+    process), and a logger kept from before would write past it, unformatted."""
+    return logging.getLogger("xmlactors")
+
+
+def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one line ``event key=value ...``: integers as they are, seconds to the
+    millisecond, anything else JSON-quoted (a value from outside cannot break or fake a line)."""
+    log = logger()
+    if not log.isEnabledFor(level):
+        return
+    parts = []
+    for key, value in fields.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            parts.append(f"{key}={value}")
+        elif isinstance(value, float):
+            parts.append(f"{key}={value:.3f}")
+        else:
+            parts.append(f"{key}={json.dumps(str(value))}")
+    log.log(level, "%s %s", event, " ".join(parts))
 
 _SYSTEM_MESSAGES = frozenset({ActorExitRequest, ChildActorExited, WakeupMessage, WatchMessage,
                               Resolved})
@@ -86,12 +108,14 @@ class Shell(Actor):  # type: ignore[misc]
                 try:
                     self._transmit(target, batch)
                 except Exception:  # a re-delivered message would run its handler twice
+                    log = logger()
                     log.exception("%s could not send %r", type(self).__name__, batch)
 
     def _after(self) -> None:
         try:
             self.after_messages()
         except Exception:
+            log = logger()
             log.exception("%s failed after its messages", type(self).__name__)
 
     def send(self, targetAddr: Address, msg: Any) -> None:  # Thespian's names
@@ -145,6 +169,7 @@ class Shell(Actor):  # type: ignore[misc]
             else:
                 self.on_message(message, sender)
         except Exception:
+            log = logger()
             log.exception("%s failed on %s", type(self).__name__, type(message).__name__)
 
     # Hooks for subclasses.

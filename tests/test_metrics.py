@@ -24,6 +24,7 @@ from actors.primitives import (
     SequenceError,
     SequenceStart,
 )
+from actors.primitives.service import EXIT_GRACE
 from actors.testing import RuntimeFactory
 from examples import agents as P
 from examples.two_members import Served
@@ -120,6 +121,19 @@ def test_sequences_count_as_complete_or_failed(factory: RuntimeFactory) -> None:
     assert value(samples, "xmlactors_runs_finished_total", **sequence, outcome="failed") == 1
     assert value(samples, "xmlactors_failed_total", listener="crash") == 1
     assert value(samples, "xmlactors_handled_total", listener="echo") == 3
+
+
+def test_a_run_that_said_its_last_word_is_never_counted_lost(factory: RuntimeFactory) -> None:
+    """Its actor exits after its RunFinished; nothing is owed, so nothing is "lost" later."""
+    rt = factory.started()
+    rt.register("add", L.add, L.Add)
+    rt.register("work", L.work, L.Work)
+    assert rt.map("add", [L.Add(1, 1)] * 3, timeout=WAIT) == [L.Sum(2)] * 3
+    # Outlast the grace a service gives an exited run's RunFinished, waiting on a reply.
+    rt.ask("work", L.Work(sleep_ms=int((EXIT_GRACE + 1.0) * 1000)), timeout=WAIT)
+    counters = rt.counters()["system.buffer"]
+    assert counters.get("finished_complete") == 1
+    assert "finished_lost" not in counters, counters
 
 
 def test_a_dead_worker_counts_as_a_failure_and_a_restart(

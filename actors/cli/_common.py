@@ -33,7 +33,7 @@ from ._progress import ProgressBar
 
 __all__ = [
     "OK", "FAILED", "BAD_USAGE", "INTERRUPTED", "BAD_FILE_ERRORS", "UsageError",
-    "seconds", "port", "read_payload", "ask_and_print", "print_reply",
+    "seconds", "port", "log_level_option", "read_payload", "ask_and_print", "print_reply",
     "stop_on_signal", "interrupt_on", "wait_for",
 ]
 
@@ -68,6 +68,16 @@ def port(text: str) -> int:
     if not 0 < number < 65536:
         raise argparse.ArgumentTypeError(f"a port is between 1 and 65535, got {text!r}")
     return number
+
+
+def log_level_option(parser: argparse.ArgumentParser) -> None:
+    """``--log-level``: of xmlactors' own lines on standard error (``info``: one per run)."""
+    parser.add_argument(
+        "--log-level", default="warning", choices=("debug", "info", "warning", "error"),
+        metavar="LEVEL",
+        help="xmlactors' own log lines on stderr: debug, info (adds one line per run),"
+        " warning (default) or error",
+    )
 
 
 def read_payload(source: str) -> bytes:

@@ -6,7 +6,16 @@ import argparse
 import signal
 
 from ..bases import BASES
-from ._common import OK, ask_and_print, interrupt_on, read_payload, seconds, stop_on_signal, wait_for
+from ._common import (
+    OK,
+    ask_and_print,
+    interrupt_on,
+    log_level_option,
+    read_payload,
+    seconds,
+    stop_on_signal,
+    wait_for,
+)
 
 __all__ = ["configure", "run"]
 
@@ -26,13 +35,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=seconds, default=None, metavar="SECONDS",
         help="how long --ask waits for the reply (default: the runtime's, 30 s)",
     )
+    log_level_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime import Runtime
 
     data = read_payload(args.ask[1]) if args.ask else b""
-    runtime = Runtime.from_config(args.file, base=args.base)
+    runtime = Runtime.from_config(args.file, base=args.base, log_level=args.log_level)
     if args.ask:
         with runtime, interrupt_on(signal.SIGTERM):
             return ask_and_print(runtime, args.ask[0], data, args.timeout)

@@ -21,7 +21,17 @@ from ..bases import free_port
 from ..deploy import is_listening, wait_for_leader
 from ..errors import NoSystemError, PlacementError
 from ..placement import describe, parse_capability
-from ._common import BAD_USAGE, FAILED, OK, UsageError, interrupt_on, port, seconds, wait_for
+from ._common import (
+    BAD_USAGE,
+    FAILED,
+    OK,
+    UsageError,
+    interrupt_on,
+    log_level_option,
+    port,
+    seconds,
+    wait_for,
+)
 
 __all__ = ["configure", "run"]
 
@@ -60,6 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--metrics-port", type=port, default=None, metavar="PORT",
         help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (needs the metrics extra)",
     )
+    log_level_option(parser)
 
 
 def _capability(text: str) -> tuple[str, str]:
@@ -97,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     runtime = Runtime(
         args.base, admin_port=admin, bind=args.bind, convention=convention,
         capabilities=dict(args.capability), placement_wait=args.placement_wait,
-        metrics_port=args.metrics_port,
+        metrics_port=args.metrics_port, log_level=args.log_level,
     )
     # The admin is forked while the runtime starts: signal handlers go in only after.
     with runtime, interrupt_on(signal.SIGINT, signal.SIGTERM):

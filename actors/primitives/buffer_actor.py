@@ -32,7 +32,8 @@ from .payloads import (
 )
 from .results import ItemResult, results_element
 from .run_actor import RunActor
-from .service import ServiceActor, bad_timeout
+from .run_core import bad_timeout
+from .service import ServiceActor
 
 __all__ = ["BufferService", "BufferRunActor", "default_window"]
 
@@ -63,6 +64,7 @@ class BufferRunActor(RunActor):
 
     batched_kinds = (BufferItem,)
     start_class = BufferRunStart
+    kind = "buffer"
     run: BufferRunStart
     core: BufferRun | None
 
@@ -144,10 +146,13 @@ class BufferRunActor(RunActor):
             outcome.failed, outcome.missing,
         ).to_bytes()
 
-    def outcome_name(self, outcome: Any) -> str:
+    def described(self, outcome: Any) -> dict[str, Any]:
         if outcome.successful == outcome.total:
-            return "complete"
-        return "partial" if outcome.successful else "failed"
+            name = "complete"
+        else:
+            name = "partial" if outcome.successful else "failed"
+        return {"outcome": name, "items": outcome.total, "succeeded": outcome.successful,
+                "failed": outcome.failed, "missing": outcome.missing}
 
 
 class BufferService(ServiceActor):
@@ -216,6 +221,7 @@ class BufferService(ServiceActor):
         run = BufferRunStart(
             run_id=start.buffer_id,
             timeout=start.timeout or self.init.run_deadline,
+            label=start.target,
             origin=origin if start.collect else replace(origin, answer=None),
             items=tuple(items),
             target=found[start.target],

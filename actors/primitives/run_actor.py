@@ -15,7 +15,7 @@ from typing import Any
 
 from ..huh import is_progress
 from ..messages import Address, Delivery, Expire, RunFinished, RunPid, RunStart
-from ..shell import Shell
+from ..shell import Shell, log_event
 
 __all__ = ["RunActor"]
 
@@ -24,16 +24,20 @@ class RunActor(Shell):
     """Base of ``BufferRunActor`` and ``SequenceRunActor``.
 
     A subclass sets ``start_class`` (its kind of ``RunStart``) and defines
-    ``begin``, ``on_reply``, ``terminal`` and ``outcome_name``; ``self.core`` is its pure core.
+    ``begin``, ``on_reply``, ``terminal`` and ``described``; ``self.core`` is its pure core.
+    Each run logs one line as it ends (``run_finished``, at INFO): its id,
+    kind, label, outcome and counts, seconds since it began, and thread id.
     """
 
     start_class: type[RunStart] = RunStart
+    kind = "run"  # for the log line: "buffer", "sequence"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.run: Any = None
         self.core: Any = None
         self.service: Address = None  # the service that started this run
+        self.began = 0.0
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Delivery) and self.core is not None:
@@ -44,6 +48,7 @@ class RunActor(Shell):
         elif isinstance(message, self.start_class):
             self.service = message.service or sender
             self.send(self.service, RunPid(message.run_id, os.getpid()))
+            self.began = time.monotonic()
             self.begin(message)
         elif isinstance(message, Expire):
             self.expire(message.now)
@@ -60,8 +65,9 @@ class RunActor(Shell):
         """The terminal payload for the core's outcome."""
         raise NotImplementedError
 
-    def outcome_name(self, outcome: Any) -> str:
-        """How the run ended, as its service counts it: ``"complete"``, ``"partial"``, ``"failed"``."""
+    def described(self, outcome: Any) -> dict[str, Any]:
+        """How the run ended: ``outcome`` as its service counts it (``"complete"``,
+        ``"partial"``, ``"failed"``), then counts for its log line."""
         raise NotImplementedError
 
     def on_wakeup(self, payload: Any) -> None:
@@ -86,5 +92,9 @@ class RunActor(Shell):
         answer = self.run.origin.answer_with(self.terminal(outcome))
         if answer is not None:
             self.send(*answer)
-        self.send(self.service, RunFinished(self.run.run_id, self.outcome_name(outcome)))
+        described = self.described(outcome)
+        self.send(self.service, RunFinished(self.run.run_id, described["outcome"]))
+        log_event("run_finished", run=self.run.run_id, kind=self.kind, label=self.run.label,
+                  **described, seconds=time.monotonic() - self.began,
+                  thread=self.run.origin.thread_id)
         self.stop()

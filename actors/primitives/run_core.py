@@ -12,10 +12,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-__all__ = ["Clock", "RunCore"]
+__all__ = ["Clock", "RunCore", "bad_timeout"]
 
 Clock = Callable[[], float]
 """Monotonic seconds (``time.monotonic`` in the runtime, a fake in tests)."""
+
+
+def bad_timeout(timeout: float) -> str:
+    """The admission error for a requested ``timeout`` no run could keep, or ``""`` for a good
+    one (0 asks for the runtime's default)."""
+    if math.isfinite(timeout) and timeout >= 0:
+        return ""
+    return f"timeout must be a finite number of seconds >= 0 (0: the default), got {timeout!r}"
 
 
 class RunCore:

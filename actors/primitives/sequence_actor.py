@@ -21,8 +21,9 @@ from ..routing import may_send
 from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .results import embeddable
 from .run_actor import RunActor
+from .run_core import bad_timeout
 from .sequence_run import SequenceCompleteOutcome, SequenceRun
-from .service import ServiceActor, bad_timeout
+from .service import ServiceActor
 
 __all__ = ["SequenceService", "SequenceRunActor"]
 
@@ -33,6 +34,7 @@ class SequenceRunActor(RunActor):
     """One Sequence run: owns its ``SequenceRun`` core; exits after its terminal message."""
 
     start_class = SequenceRunStart
+    kind = "sequence"
     run: SequenceRunStart
     core: SequenceRun | None
 
@@ -77,8 +79,10 @@ class SequenceRunActor(RunActor):
             outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
         ).to_bytes()
 
-    def outcome_name(self, outcome: Any) -> str:
-        return "complete" if isinstance(outcome, SequenceCompleteOutcome) else "failed"
+    def described(self, outcome: Any) -> dict[str, Any]:
+        if isinstance(outcome, SequenceCompleteOutcome):
+            return {"outcome": "complete", "steps": outcome.step_count}
+        return {"outcome": "failed", "steps": len(self.run.steps), "failed_at": outcome.step_index}
 
 
 class SequenceService(ServiceActor):
@@ -154,6 +158,7 @@ class SequenceService(ServiceActor):
         run = SequenceRunStart(
             run_id=start.sequence_id,
             timeout=start.timeout or self.init.run_deadline,
+            label=",".join(steps),
             origin=self.origin(delivery, start, found),
             steps=tuple(steps),
             addresses=tuple(found[step] for step in steps),

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
-import math
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -37,10 +36,10 @@ from ..messages import (
 )
 from ..parsing import parse
 from ..routing import respond
-from ..shell import Shell, log
+from ..shell import Shell, log_event
 from .run_pool import Launch, Launched, PoolInit, Retire, RunExited, RunPool, Used, Warm
 
-__all__ = ["ServiceActor", "Pending", "terminal_route", "bad_timeout"]
+__all__ = ["ServiceActor", "Pending", "terminal_route"]
 
 Continuation = Callable[[dict[str, Address]], None]
 Failure = Callable[[str], None]
@@ -74,13 +73,6 @@ RETIRE_AFTER = 30.0
 
 DEADLINE_TICK = 1.0
 """Longest a service's deadline timer waits, so a run ends within a second of its deadline."""
-
-
-def bad_timeout(timeout: float) -> str:
-    """The admission error for a ``timeout`` no run could keep, or ``""`` for a good one."""
-    if math.isfinite(timeout) and timeout >= 0:
-        return ""
-    return f"timeout must be a finite number of seconds >= 0 (0: the default), got {timeout!r}"
 
 
 def terminal_route(
@@ -126,6 +118,7 @@ class ServiceActor(Shell):
         self.deadlines: dict[str, float] = {}  # run id -> time.monotonic() of its deadline
         self.unanswered: dict[str, RunOrigin] = {}  # run id -> whom it owes its terminal message
         self.exited: set[str] = set()  # runs whose actor exited; their RunFinished may yet come
+        self.reported: set[str] = set()  # active runs whose RunFinished came: they just exit
         self.run_pids: dict[str, int] = {}  # active run id -> the process it runs in
         self.owners: dict[str, str] = {}  # active run id -> who started it (may cancel it)
         self.tick_at: float | None = None
@@ -146,8 +139,8 @@ class ServiceActor(Shell):
         """
         requester = delivery.principal or delivery.sender
         self.counters["refused"] += 1
-        values = (requester, target, self.name, delivery.thread_id)  # quoted: one line, whatever they hold
-        log.warning("refused_send sender=%s target=%s via=%s thread=%s", *map(json.dumps, values))
+        log_event("refused_send", logging.WARNING, sender=requester, target=target, via=self.name,
+                  thread=delivery.thread_id)
         return f"{target} is not a peer of {requester}: refused"
 
     def on_message(self, message: Any, sender: Address) -> None:
@@ -161,6 +154,8 @@ class ServiceActor(Shell):
         elif isinstance(message, RunFinished):
             if message.run_id in self.active or message.run_id in self.exited:  # not answered for
                 self.finished[message.outcome or "unknown"] += 1
+            if message.run_id in self.active:
+                self.reported.add(message.run_id)
             self.unanswered.pop(message.run_id, None)
             self.run_pids.pop(message.run_id, None)
             self.owners.pop(message.run_id, None)
@@ -335,11 +330,15 @@ class ServiceActor(Shell):
             return
         for run_id, address in list(self.active.items()):
             if address == child:
-                # Its RunFinished may still be on its way: the exit notice can come by
-                # another path (through the pool) and overtake it. Wait a moment.
                 del self.active[run_id]
                 self.run_pids.pop(run_id, None)
                 self.owners.pop(run_id, None)
+                if run_id in self.reported:  # it said its last word: nothing is owed
+                    self.reported.discard(run_id)
+                    del self.deadlines[run_id]
+                    return
+                # Its RunFinished may still be on its way: the exit notice can come by
+                # another path (through the pool) and overtake it. Wait a moment.
                 self.exited.add(run_id)
                 self.deadlines[run_id] = time.monotonic() + EXIT_GRACE
                 self.arm_tick()
@@ -352,8 +351,9 @@ class ServiceActor(Shell):
         self.finished["lost"] += 1  # counted as ended, answered for or not
         origin = self.unanswered.pop(run_id, None)
         answer = origin.answer_with(self.lost_answer(run_id)) if origin else None
+        log_event("run_lost", logging.WARNING, run=run_id, service=self.name,
+                  answered=int(answer is not None), thread=origin.thread_id if origin else "")
         if answer is not None:
-            log.warning("%s run %s ended without its answer", self.name, run_id)
             self.send(*answer)
 
     def lost_answer(self, run_id: str) -> bytes:

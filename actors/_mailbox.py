@@ -149,6 +149,11 @@ class Mailbox:
     def send(self, address: Address, message: Any) -> None:
         raise NotImplementedError
 
+    def post(self, address: Address, message: Any) -> None:
+        """Send, leaving the actors' work to the system: this thread is free to take the
+        replies as they come (in process, ``send`` runs the actors until they are idle)."""
+        self.send(address, message)
+
     def create_actor(self, actor_class: type, **kwargs: Any) -> Address:
         """A new top-level actor of the system (``targetActorRequirements=`` for placement)."""
         raise NotImplementedError
@@ -254,6 +259,11 @@ class InProcessMailbox(Mailbox):
         if self.closed:
             raise RuntimeClosedError()
         self.local.send(address, message)
+
+    def post(self, address: Address, message: Any) -> None:
+        if self.closed:
+            raise RuntimeClosedError()
+        self.local.post(address, message)
 
     def create_actor(self, actor_class: type, **kwargs: Any) -> Address:
         return self.local.call(lambda system: system.createActor(actor_class, **kwargs))

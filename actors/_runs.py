@@ -41,7 +41,7 @@ class Runtime(Protocol):
     modules: tuple[str, ...]
 
     def exchange(
-        self, target: str, payload: Any
+        self, target: str, payload: Any, streamed: bool = False
     ) -> AbstractContextManager[Callable[[float], bytes | None]]: ...
 
     def tell(self, target: str, payload: Any) -> None: ...
@@ -128,7 +128,7 @@ def run_stream(runtime: Runtime, target: str, items: Iterable[Any], timeout: flo
     wait = _wait(runtime, timeout)
     deadline = time.monotonic() + wait
     finished = False
-    with runtime.exchange(BUFFER, start) as replies:
+    with runtime.exchange(BUFFER, start, streamed=True) as replies:
         try:
             while not finished:
                 element = _element(runtime, replies(deadline), BUFFER, wait)

@@ -259,9 +259,11 @@ class Runtime:
         return decode_reply(reply, target, self._preferred_modules(payload), self.limits)
 
     @contextlib.contextmanager
-    def exchange(self, target: str, payload: Any) -> Iterator[Callable[[float], bytes | None]]:
+    def exchange(self, target: str, payload: Any,
+                 streamed: bool = False) -> Iterator[Callable[[float], bytes | None]]:
         """Send ``payload`` to ``target``; yields ``next(deadline)``: each reply's payload in
-        turn (progress first, the answer last), None at the deadline. Under ``ask``, ``map``..."""
+        turn (progress first, the answer last), None at the deadline. Under ``ask``, ``map``...
+        ``streamed``: the replies are taken while the actors work (``Mailbox.post``)."""
         address = self._address(target)
         mailbox = self._mailbox()
         token = mailbox.token("ask")
@@ -270,7 +272,7 @@ class Runtime:
             (Hop(OUTSIDE, mailbox.reply_address, token),),
         )
         with mailbox.expecting([token]) as inbox:
-            mailbox.send(address, delivery)
+            (mailbox.post if streamed else mailbox.send)(address, delivery)
 
             def replies(deadline: float) -> bytes | None:
                 reply = inbox.next(deadline)

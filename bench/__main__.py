@@ -19,6 +19,7 @@ MODULES = {
     "memory": "bench.memory",
     "sequence": "bench.sequence",
     "concurrency": "bench.concurrency",
+    "stream": "bench.stream",
 }
 
 LEGEND = (

@@ -19,13 +19,13 @@ from .ours import RUN_TIMEOUT, buffer, items_text, runtime
 from .raw import fan_out, raw_system, start_parent
 from .workload import Item, echo_item, item_bytes
 
-__all__ = ["run", "buffer_growth", "raw_growth", "concurrent_growth"]
+__all__ = ["run", "buffer_growth", "raw_growth", "concurrent_growth", "baseline", "status_bytes"]
 
 LIMIT = 100 * (1 << 20)
 """The issue's target: a 10,000-item Buffer grows peak memory by less than 100 MiB."""
 
 
-def _status(field: str) -> int:
+def status_bytes(field: str) -> int:
     """A ``/proc/self/status`` size field, in bytes."""
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
@@ -34,7 +34,7 @@ def _status(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _baseline() -> int:
+def baseline() -> int:
     """Resident size now, with the peak mark reset to it (so VmHWM later is this run's peak)."""
     gc.collect()
     try:
@@ -42,7 +42,7 @@ def _baseline() -> int:
             clear.write("5")
     except OSError:
         pass  # old kernel: VmHWM then also covers the set-up, which only overstates growth
-    return _status("VmRSS")
+    return status_bytes("VmRSS")
 
 
 def buffer_growth(n: int) -> int:
@@ -50,9 +50,9 @@ def buffer_growth(n: int) -> int:
     text = items_text(item_bytes(n))
     with runtime("simpleSystemBase", [("w", echo_item, Item, 1)]) as rt:
         buffer(rt, "w", items_text(item_bytes(10)))
-        before = _baseline()
+        before = baseline()
         buffer(rt, "w", text)
-        return _status("VmHWM") - before
+        return status_bytes("VmHWM") - before
 
 
 def raw_growth(n: int) -> int:
@@ -61,9 +61,9 @@ def raw_growth(n: int) -> int:
     with raw_system("simpleSystemBase") as system:
         parent = start_parent(system, 1)
         fan_out(system, parent, items[:10], 10)
-        before = _baseline()
+        before = baseline()
         fan_out(system, parent, items, n)
-        return _status("VmHWM") - before
+        return status_bytes("VmHWM") - before
 
 
 def concurrent_growth(runs: int, per_run: int) -> int:
@@ -79,9 +79,9 @@ def concurrent_growth(runs: int, per_run: int) -> int:
     text = items_text(starts)
     with runtime("simpleSystemBase", [("w", echo_item, Item, 1)]) as rt:
         buffer(rt, "system.buffer", items_text(starts[:2]), window=2)
-        before = _baseline()
+        before = baseline()
         buffer(rt, "system.buffer", text, window=runs)
-        return _status("VmHWM") - before
+        return status_bytes("VmHWM") - before
 
 
 def run(settings: Settings) -> list[Row]:

@@ -28,6 +28,8 @@ IN_PROCESS_ROWS = [
     "concurrency: async 5 ms x 20, K=50 (simpleSystemBase)",
     "concurrency: blocking 5 ms x 20, K=50 (simpleSystemBase)",
     "concurrency: async 5 ms x 200, K=1000 (simpleSystemBase)",
+    "stream: first result, N=100 (simpleSystemBase)",
+    "memory: peak RSS growth, stream N=1,000 (simpleSystemBase)",
 ]
 MULTIPROCESS_ROWS = [
     "hop: ask round trip (multiprocTCPBase)",
@@ -41,6 +43,7 @@ MULTIPROCESS_ROWS = [
     "sequence: per step of a 10-step chain (multiprocTCPBase)",
     "concurrency: async 5 ms x 20, 2 workers x K=50 (multiprocTCPBase)",
     "concurrency: blocking 5 ms x 20, 2 workers x K=50 (multiprocTCPBase)",
+    "stream: first result, N=100 (multiprocTCPBase)",
 ]
 
 

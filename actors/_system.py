@@ -16,7 +16,7 @@ from typing import Any
 
 from thespian.actors import ActorSystem
 
-from . import bases, processes
+from . import bases, processes, watchdog
 from ._mailbox import InProcessMailbox, Mailbox, ReceiverMailbox
 from .deploy import check_local, place, probe
 from .errors import DuplicateListenerError
@@ -70,6 +70,8 @@ class System:
             )
             system = cls(base, ReceiverMailbox(thespian), thespian, attached=False)
         try:
+            if base in bases.MULTIPROCESS_BASES:  # ends the system if this process dies unstopped
+                watchdog.guard(system.mailbox)
             system.registry = system.mailbox.create_actor(RegistryActor, globalName=GLOBAL_NAME)
             system._learn_session()
         except BaseException:

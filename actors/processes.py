@@ -5,6 +5,9 @@ of one actor system (admin, logger, actors) shares one session id that no
 other process has. Measured here: in about 1 of 100 TCP start/stop cycles a
 process survived ``shutdown()`` for minutes, holding the caller's output
 pipe; so after every shutdown the survivors of that session are killed.
+
+Plain /proc reading and signals, no Thespian: the owner watchdog
+(``actors.watchdog``) uses it from inside an actor process too.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import signal
 import time
 
-__all__ = ["session_pids", "end_session", "track_session", "end_tracked_sessions"]
+__all__ = ["session_pids", "start_time", "end_session", "track_session", "end_tracked_sessions"]
 
 _tracked: set[int] = set()
 
@@ -33,6 +36,22 @@ def session_pids(session_id: int) -> list[int]:
         if int(fields[3]) == session_id and fields[0] != b"Z":
             pids.append(int(entry))
     return pids
+
+
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, field 22 of /proc/PID/stat),
+    or None if no such process runs (gone, or a zombie nobody has reaped yet).
+
+    A pid and its start time name one process: a later process that reuses the
+    pid has another start time.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    # fields[0] is field 3 (the state), so field 22 is fields[19].
+    return None if fields[0] in (b"Z", b"X") else int(fields[19])
 
 
 def end_session(session_id: int, grace: float = 3.0) -> list[int]:

@@ -14,6 +14,10 @@ Whoever runs a ``Calls`` is woken through ``notify`` (from any thread) when
 an answer is ready, and then takes them with ``finished()``: a worker
 process wakes on a self-pipe it watches, the in-process system on a message
 posted to the listener. No Thespian here.
+
+A call whose caller's deadline has passed is not started: when it is taken
+and again just before its handler would run (after a wait for a thread or a
+place), it is answered ``<huh reason="expired">`` instead (``Handling.expired``).
 """
 
 from __future__ import annotations
@@ -156,7 +160,11 @@ class Calls:
         return self._running
 
     def start(self, work: Work) -> WorkDone | None:
-        """Start the call for ``work``; its answer now (refused payload, inline call) or None."""
+        """Start the call for ``work``; its answer now (expired, refused payload, inline call)
+        or None."""
+        late = self.handling.expired(work)
+        if late is not None:
+            return late
         call = self.handling.prepare(work)
         if isinstance(call, WorkDone):
             return call
@@ -190,6 +198,9 @@ class Calls:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _answer(self, call: Call) -> WorkDone:
+        late = self.handling.expired(call.work)  # a pool thread may have come free only now
+        if late is not None:
+            return late
         began = time.monotonic()
         try:
             result = self.handling.spec.handler(call.payload, call.meta)
@@ -216,6 +227,10 @@ class Calls:
             await self._run_now(call)
 
     async def _run_now(self, call: Call) -> None:
+        late = self.handling.expired(call.work)  # it may have waited for a place
+        if late is not None:
+            self._ready(late)
+            return
         timeout = self.handling.spec.timeout
         began = time.monotonic()
         try:

@@ -13,16 +13,23 @@ Invariants (tested as a state machine):
   holds fewer than ``capacity`` (which ``resize`` may change);
 - waiting jobs are handed out in arrival order, and only while some live slot
   has room (no job waits while a live slot has room);
-- each job ends exactly once: answered (``done``), or failed with its slot
-  (``lost``); an answer for a job its slot no longer holds is stale and ignored;
+- each job ends exactly once: answered (``done``), failed with its slot
+  (``lost``), or expired while it waited (``take_expired``); an answer for a job
+  its slot no longer holds is stale and ignored;
+- a job whose deadline has passed (by the injected clock) is never handed out:
+  when its turn comes it goes to ``take_expired`` instead;
 - a lost slot takes nothing until it is ``restored`` (its replacement started).
 """
 
 from __future__ import annotations
 
 import collections
+import time
+from collections.abc import Callable
 
-__all__ = ["Dispatch", "Assignment", "prefetch_for", "QUEUED_SECONDS", "PREFETCH_MAX"]
+__all__ = [
+    "Dispatch", "Assignment", "prefetch_for", "deadline_passed", "QUEUED_SECONDS", "PREFETCH_MAX",
+]
 
 QUEUED_SECONDS = 0.002
 """About how much queued work a worker may hold beyond the calls it runs.
@@ -49,29 +56,54 @@ def prefetch_for(call_seconds: float | None) -> int:
         return 0
     return min(PREFETCH_MAX, int(QUEUED_SECONDS / max(call_seconds, 1e-6)))
 
+
+def deadline_passed(deadline: float, now: float) -> bool:
+    """Whether a call whose caller stops waiting at ``deadline`` (0: never) is too late at ``now``.
+
+    Both are ``time.time()`` readings: a ``Delivery``'s deadline is set in the caller's
+    process and read in a listener's or a worker's, on the same host.
+    """
+    return 0 < deadline <= now
+
+
 Assignment = tuple[int, int]
 """``(slot, job)``: hand ``job`` to the worker in ``slot`` now."""
 
 
 class Dispatch:
-    """Jobs held per slot, and the queue of jobs waiting for room."""
+    """Jobs held per slot, and the queue of jobs waiting for room.
 
-    __slots__ = ("capacity", "_held", "_live", "_waiting")
+    ``clock`` (``time.time`` in the runtime, a fake in tests) is read only
+    while some waiting job has a deadline.
+    """
 
-    def __init__(self, slots: int, capacity: int) -> None:
+    __slots__ = ("capacity", "_clock", "_deadlines", "_expired", "_held", "_live", "_waiting")
+
+    def __init__(self, slots: int, capacity: int, clock: Callable[[], float] = time.time) -> None:
         if slots < 1 or capacity < 1:
             raise ValueError(f"a dispatch needs slots >= 1 and capacity >= 1 (got {slots}, {capacity})")
         self.capacity = capacity
+        self._clock = clock
         self._held: list[dict[int, None]] = [{} for _ in range(slots)]  # insertion-ordered sets
         self._live = [True] * slots
         self._waiting: collections.deque[int] = collections.deque()
+        self._deadlines: dict[int, float] = {}  # waiting job -> its deadline (only jobs with one)
+        self._expired: list[int] = []  # jobs whose deadline passed while they waited
 
     # -- transitions ---------------------------------------------------------
 
-    def add(self, job: int) -> list[Assignment]:
-        """A new job arrives; returns what to hand out now (possibly this job)."""
+    def add(self, job: int, deadline: float = 0.0) -> list[Assignment]:
+        """A new job arrives (its caller waits until ``deadline``, 0: for ever); returns what
+        to hand out now (possibly this job; not if it is past its deadline when its turn comes)."""
         self._waiting.append(job)
+        if deadline > 0:
+            self._deadlines[job] = deadline
         return self.assign()
+
+    def take_expired(self) -> list[int]:
+        """The jobs found past their deadline when their turn came, oldest first; each once."""
+        expired, self._expired = self._expired, []
+        return expired
 
     def done(self, slot: int, job: int) -> bool:
         """Slot ``slot`` answered ``job``; False (ignored) if it does not hold it."""
@@ -100,13 +132,29 @@ class Dispatch:
         return self.assign()
 
     def assign(self) -> list[Assignment]:
-        """Hand waiting jobs to live slots with room, least loaded first, in arrival order."""
+        """Hand waiting jobs to live slots with room, least loaded first, in arrival order.
+
+        A job at the head of the queue whose deadline has passed is taken off it,
+        room or not, and kept for ``take_expired``: it is never handed out.
+        """
         handed: list[Assignment] = []
+        now = 0.0  # read once, on the first job with a deadline
         while self._waiting:
+            job = self._waiting[0]
+            deadline = self._deadlines.get(job, 0.0) if self._deadlines else 0.0
+            if deadline:
+                now = now or self._clock()
+                if deadline_passed(deadline, now):
+                    self._waiting.popleft()
+                    del self._deadlines[job]
+                    self._expired.append(job)
+                    continue
             slot = self._roomiest()
             if slot is None:
                 break
-            job = self._waiting.popleft()
+            self._waiting.popleft()
+            if deadline:
+                del self._deadlines[job]
             self._held[slot][job] = None
             handed.append((slot, job))
         return handed
@@ -138,7 +186,7 @@ class Dispatch:
 
     @property
     def waiting(self) -> tuple[int, ...]:
-        """Jobs waiting for room, oldest first."""
+        """Jobs waiting for room, oldest first (an expired one stays until its turn comes)."""
         return tuple(self._waiting)
 
     @property

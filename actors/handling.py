@@ -7,19 +7,35 @@ failure becomes a ``WorkDone`` of kind ``"huh"`` for the caller. No Thespian.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 
 from .codec import validate
+from .dispatch import deadline_passed
 from .errors import PayloadError
 from .handler import HandlerMetadata, HandlerResponse
 from .huh import make_huh
 from .messages import ListenerSpec, Work, WorkDone
 from .parsing import parse, to_bytes
 
-__all__ = ["Handling", "Call", "encode_payload"]
+__all__ = ["Handling", "Call", "encode_payload", "expired_huh", "EXPIRED"]
+
+EXPIRED = "expired"
+"""The ``reason`` of the ``<huh>`` that answers a call whose caller's deadline passed first."""
+
+
+def expired_huh(listener: str, late: float) -> bytes:
+    """The ``<huh reason="expired">`` for a call not started: its caller's deadline passed
+    ``late`` seconds before its turn came."""
+    return make_huh(
+        f"Listener {listener} did not start this call: the caller's deadline passed"
+        f" {late:.3f} s before the call could start",
+        reason=EXPIRED,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +48,32 @@ class Call:
 
 
 class Handling:
-    """A listener's handler with what it needs around each call: classes by tag, limits."""
+    """A listener's handler with what it needs around each call: classes by tag, limits.
 
-    def __init__(self, spec: ListenerSpec) -> None:
+    ``clock`` (``time.time`` in the runtime, a fake in tests) judges deadlines.
+    """
+
+    def __init__(self, spec: ListenerSpec, clock: Callable[[], float] = time.time) -> None:
         self.spec = spec
         self.name = spec.name
         self.classes: dict[str, Any] = {
             getattr(cls, "__xml_tag__", cls.__name__): cls for cls in spec.payload_classes
         }
         self.limits = spec.limits
+        self.clock = clock
+
+    def expired(self, work: Work) -> WorkDone | None:
+        """The ``"expired"`` answer when ``work``'s caller's deadline has passed, else None.
+
+        Asked just before a call starts: a call past its deadline is never started.
+        """
+        deadline = work.delivery.deadline
+        if not deadline:
+            return None
+        now = self.clock()
+        if not deadline_passed(deadline, now):
+            return None
+        return WorkDone(work.job_id, EXPIRED, expired_huh(self.name, now - deadline))
 
     def prepare(self, work: Work) -> Call | WorkDone:
         """The call for ``work``, or the ``<huh>`` answer when its payload is refused."""

@@ -2,7 +2,8 @@
 
 A ``<huh>`` answers a message that could not be handled: bad XML, a wrong
 payload class, a handler that raised, a worker that died
-(``<huh reason="exited">``), a call past its timeout. Orchestrations fail
+(``<huh reason="exited">``), a call past its timeout, a call not started
+because its caller's deadline had passed (``<huh reason="expired">``). Orchestrations fail
 with their own error payloads, ``<BufferError>`` and ``<SequenceError>``,
 which count as errors too. Payloads reach these functions as the canonical
 bytes this runtime writes (no declaration, no leading space), so a prefix
@@ -17,14 +18,15 @@ from .errors import PayloadError
 from .parsing import parse, to_bytes, xml_safe
 
 __all__ = [
-    "make_huh", "is_huh", "huh_reason", "error_text", "error_of", "reply_outcome", "is_progress",
-    "ERROR_TAGS",
+    "make_huh", "is_huh", "is_expired", "huh_reason", "error_text", "error_of", "reply_outcome",
+    "is_progress", "ERROR_TAGS",
 ]
 
 ERROR_TAGS = (b"huh", b"BufferError", b"SequenceError")
 """Root tags of a reply that reports a failure."""
 
 _EXITED = b'<huh reason="exited"'
+_EXPIRED = b'<huh reason="expired"'
 _ERROR_STARTS = tuple(b"<" + tag for tag in ERROR_TAGS)
 
 
@@ -48,9 +50,19 @@ def is_huh(payload: bytes) -> bool:
     return _has_root(payload, b"huh")
 
 
+def is_expired(payload: bytes) -> bool:
+    """Whether a reply is the ``<huh reason="expired">`` of a call its caller's deadline
+    passed before: for an ``ask``, a timeout."""
+    return payload.startswith(_EXPIRED)
+
+
 def huh_reason(payload: bytes) -> str:
-    """A ``<huh>``'s reason: ``"exited"`` when its worker died, else ``"error"``."""
-    return "exited" if payload.startswith(_EXITED) else "error"
+    """A ``<huh>``'s reason as a Buffer counts it: ``"exited"`` when its worker died,
+    ``"timeout"`` when it expired (the run's deadline passed first: the item is missing),
+    else ``"error"``."""
+    if payload.startswith(_EXITED):
+        return "exited"
+    return "timeout" if payload.startswith(_EXPIRED) else "error"
 
 
 def error_text(payload: bytes) -> str:
@@ -74,7 +86,8 @@ def reply_outcome(payload: bytes) -> tuple[bool, str]:
     """``(success, reason)`` of a reply this runtime wrote.
 
     A ``<huh>``, ``<BufferError>`` or ``<SequenceError>`` is a failure with
-    reason ``"error"``; a ``<huh reason="exited">`` keeps reason ``"exited"``.
+    reason ``"error"``; a ``<huh reason="exited">`` keeps reason ``"exited"``, a
+    ``<huh reason="expired">`` has ``"timeout"`` (see ``huh_reason``).
     """
     if not payload.startswith(_ERROR_STARTS):  # most replies: one test, 0.8 -> 0.2 us
         return True, ""

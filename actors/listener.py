@@ -7,7 +7,9 @@ call path (respond), on to another listener (forward, within its peers), or
 nowhere. A worker whose process dies is replaced, and every job it held is
 answered ``<huh reason="exited">``: never lost, never left hanging, never run
 twice. In process there are no worker actors: the listener runs the calls
-itself, on the in-process system's event loop or a pool of threads.
+itself, on the in-process system's event loop or a pool of threads. A job
+whose caller's deadline passes while it waits here is answered
+``<huh reason="expired">`` when its turn comes, and never handed out.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from .calls import Calls, current_host, is_async_handler
 from .dispatch import Dispatch, prefetch_for
-from .handling import Handling
+from .handling import EXPIRED, Handling, expired_huh
 from .huh import is_huh, make_huh
 from .messages import (
     Address,
@@ -117,8 +119,9 @@ class ListenerActor(Shell):
         self.recent: collections.deque[float] = collections.deque(maxlen=8)  # call seconds
         self.early: list[tuple[Any, Address]] = []
         # handled: outcomes routed; failed: jobs answered <huh> (their handler's, a refused
-        # forward, a timeout, an exit); refused: forwards outside peers; replaced: workers.
-        self.counters = {"handled": 0, "failed": 0, "refused": 0, "replaced": 0}
+        # forward, a timeout, an exit, an expiry); refused: forwards outside peers; replaced:
+        # workers; expired: jobs not started because their caller's deadline had passed.
+        self.counters = {"handled": 0, "failed": 0, "refused": 0, "replaced": 0, "expired": 0}
         self.latency = _Latency()  # of the calls that ran (``WorkDone.seconds`` > 0)
         self.watching = False  # a "watch" timer is pending
 
@@ -192,16 +195,20 @@ class ListenerActor(Shell):
             return
         self.next_job += 1
         self.jobs[self.next_job] = (delivery, 0.0)
-        self.hand_out(self.dispatch.add(self.next_job))
+        self.hand_out(self.dispatch.add(self.next_job, delivery.deadline))
 
     def hand_out(self, assignments: list[tuple[int, int]]) -> None:
         """Start each assigned job: on its worker (batched per worker), or here in process.
 
         In process a call may answer at once (a plain handler): its outcome is
         routed and the freed place refilled here, in a loop rather than by
-        recursion, so a batch of hundreds of items never nests deep.
+        recursion, so a batch of hundreds of items never nests deep. Jobs the
+        dispatch found past their deadline are answered first, unstarted.
         """
-        while assignments:
+        while True:
+            self.expire_waiting()
+            if not assignments:
+                return
             now = time.monotonic()
             answered = []
             for slot, job in assignments:
@@ -217,6 +224,13 @@ class ListenerActor(Shell):
             for slot, done in answered:
                 self.settle(slot, done)
             assignments = self.dispatch.assign() if answered else []
+
+    def expire_waiting(self) -> None:
+        """Answer every job whose caller's deadline passed while it waited; none of them runs."""
+        for job in self.dispatch.take_expired():
+            delivery, _ = self.jobs.pop(job)
+            late = expired_huh(delivery.target, time.time() - delivery.deadline)
+            self.route(delivery, WorkDone(job, EXPIRED, late))
 
     def _slot_of(self, worker: Address) -> int:
         return next((i for i, w in enumerate(self.workers) if w.address == worker), -1)
@@ -252,14 +266,15 @@ class ListenerActor(Shell):
             self.hand_out(self.dispatch.resize(held))
 
     def route(self, delivery: Delivery, done: WorkDone) -> None:
-        """Send a handler's outcome on: back along the path, or forward; ``none`` ends it."""
+        """Send a handler's outcome on: back along the path, or forward; ``none`` ends it.
+        An expired job (not started: its caller's deadline had passed) is answered, not handled."""
         assert self.spec is not None
-        self.counters["handled"] += 1
+        self.counters[EXPIRED if done.kind == EXPIRED else "handled"] += 1
         if done.seconds:
             self.latency.observe(done.seconds)
-        if done.kind == "huh":
+        if done.kind in ("huh", EXPIRED):
             self.counters["failed"] += 1
-        if done.kind in ("respond", "huh"):
+        if done.kind in ("respond", "huh", EXPIRED):
             self.reply(delivery, done.payload, self.spec.name)
         elif done.kind == "forward":
             self.send_forward(delivery, done)

@@ -58,9 +58,10 @@ class Delivery:
     Invariants: ``sender`` is stamped by the runtime (never by a handler);
     ``path[-1]`` is where a ``respond`` to this delivery goes; ``token`` is
     the token of the hop this delivery returns to, when it is a reply.
-    ``authority`` carries the original requester's peers through
-    orchestrations, so a Buffer or Sequence cannot launder a send;
-    ``principal`` names that requester (for error messages and the audit log).
+    ``authority`` carries the original requester's peers through orchestrations, so a
+    Buffer or Sequence cannot launder a send; ``principal`` names that requester (for error
+    messages and the audit log); ``deadline`` is when its caller stops waiting (``time.time()``,
+    one clock for a host's processes; 0: never): no listener starts the call after it.
     """
 
     target: str
@@ -71,10 +72,10 @@ class Delivery:
     token: Any = None
     authority: Authority = None
     principal: str = ""
+    deadline: float = 0.0
 
     def __repr__(self) -> str:
-        # Short: Thespian formats every message it sends (twice); the default repr of the
-        # payload and path cost a third of a listener's time (measured with cProfile on TCP).
+        # Short: Thespian formats each send twice; the default cost a third of a listener's time.
         return f"Delivery({self.sender}->{self.target}, {len(self.payload)} bytes)"
 
     def with_origin(self, origin: Address) -> Delivery:
@@ -102,7 +103,7 @@ class BufferItem:
 
     The target's handler never sees it, only ``payload``. The reply comes
     back to the run carrying ``index`` as its token, so no thread string has
-    to be parsed to find it. Exported from ``actors.primitives``.
+    to be parsed to find it; ``deadline`` is the run's. Exported from ``actors.primitives``.
     """
 
     buffer_id: str
@@ -111,6 +112,7 @@ class BufferItem:
     thread_id: str = ""
     authority: Authority = None
     principal: str = ""
+    deadline: float = 0.0
 
     def __repr__(self) -> str:
         return f"BufferItem({self.buffer_id}[{self.index}])"
@@ -125,6 +127,7 @@ class BufferItem:
             path=(Hop("system.buffer", origin, self.index),),
             authority=self.authority,
             principal=self.principal,
+            deadline=self.deadline,
         )
 
 
@@ -170,8 +173,7 @@ class ListenerSpec(ListenerInfo):
     handler: Any = None
     payload_classes: tuple[type, ...] = ()
     limits: ParseLimits = DEFAULT_LIMITS
-    inline: bool = False
-    """Run the handler inside the listener actor, with no worker actors (in process only)."""
+    inline: bool = False  # run the handler in the listener actor, no worker actors (in process only)
     registry: Address = None
 
 
@@ -190,9 +192,9 @@ class Work:
 class WorkDone:
     """A worker's outcome for one job.
 
-    ``kind`` is ``"respond"``, ``"forward"`` (to ``to``), ``"none"`` (end of
-    the thread) or ``"huh"`` (the payload is a ``<huh>`` error for the caller).
-    ``seconds`` is how long the call ran, by the worker's clock (0: not run).
+    ``kind`` is ``"respond"``, ``"forward"`` (to ``to``), ``"none"`` (end of the thread), ``"huh"``
+    (a ``<huh>`` error for the caller) or ``"expired"`` (a ``<huh>``: the caller's deadline passed
+    first, nothing ran). ``seconds`` is how long the call ran, by the worker's clock (0: not run).
     """
 
     job_id: int
@@ -295,11 +297,10 @@ class PidsRequest:
 
 @dataclass(frozen=True, slots=True)
 class PidsReply:
-    """Which process runs which component (``"NAME/worker/N"``, ``"system.buffer/run/ID"``),
-    with the session id of the actor system's processes."""
+    """Which process runs which component (``"NAME/worker/N"``, ``"system.buffer/run/ID"``)."""
 
     processes: tuple[tuple[str, int], ...]
-    session_id: int
+    session_id: int  # of the actor system's processes
     token: Any = None
 
     @property

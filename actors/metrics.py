@@ -10,9 +10,11 @@ What a component answers (counter name -> value, ``StatsReply.counters``):
 
 - a listener: ``handled`` (outcomes routed), ``failed`` (jobs answered with a
   ``<huh>``: the handler's own, a refused payload or forward, a timeout, a
-  worker's exit), ``refused`` (forwards outside its peers), ``replaced``
-  (workers restarted), ``in_flight`` and ``waiting`` (jobs at its workers and
-  queued in it, now), and the call-duration histogram: ``latency_le_<bound>``
+  worker's exit, an expiry), ``refused`` (forwards outside its peers),
+  ``replaced`` (workers restarted), ``expired`` (jobs not started because
+  their caller's deadline had passed: answered, not ``handled``),
+  ``in_flight`` and ``waiting`` (jobs at its workers and queued in it, now),
+  and the call-duration histogram: ``latency_le_<bound>``
   for each bound of ``listener.LATENCY_BOUNDS`` written with ``:g``
   (``latency_le_0.005``, ``latency_le_1``), each the number of calls that ran
   at most that many seconds (cumulative, as Prometheus buckets are);
@@ -59,6 +61,8 @@ LISTENER_FAMILIES = (
     ("xmlactors_failed", "failed", "counter", "Jobs a listener answered with a <huh> error."),
     ("xmlactors_refused", "refused", "counter", "Sends refused because the target is not a peer."),
     ("xmlactors_worker_restarts", "replaced", "counter", "Workers that exited and were replaced."),
+    ("xmlactors_expired", "expired", "counter",
+     "Jobs not started because their caller's deadline had passed (answered expired)."),
     ("xmlactors_in_flight", "in_flight", "gauge", "Jobs handed to workers and not yet answered."),
     ("xmlactors_waiting", "waiting", "gauge", "Jobs queued in the listener, waiting for room."),
 )

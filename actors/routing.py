@@ -4,7 +4,9 @@ The thread carries the call path. A *forward* pushes the forwarding
 listener as a hop; a *respond* pops the last hop and goes there, echoing
 that hop's token. So a reply always returns to the previous hop, whatever
 the names look like (the original recovered hops with regexes and sent
-replies astray when names held dots).
+replies astray when names held dots). Both keep the thread's ``deadline``:
+a forwarded call, and an answer a listener goes on with, are for the same
+waiting caller.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def respond(
         path=to.path[:-1],
         token=hop.token,
         authority=authority,
+        deadline=to.deadline,
     )
     return hop.address, reply
 
@@ -61,6 +64,7 @@ def forward(
         path=(*origin.path, Hop(sender, sender_address)),
         authority=authority,
         principal=sender,
+        deadline=origin.deadline,
     )
 
 

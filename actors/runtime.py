@@ -23,7 +23,7 @@ from ._mailbox import Mailbox
 from ._runs import run_buffer, run_map, run_sequence, run_stream
 from ._system import System
 from .errors import AskTimeoutError, ConfigError, DuplicateListenerError, UnknownListenerError
-from .huh import is_progress
+from .huh import is_expired, is_progress
 from .messages import (
     Address,
     Delivery,
@@ -247,29 +247,29 @@ class Runtime:
         """
         wait = self.default_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
-        with self.exchange(target, payload) as replies:
+        with self.exchange(target, payload, expires=time.time() + wait) as replies:
             reply = replies(deadline)
             while reply is not None and is_progress(reply):
                 if on_progress is not None:
                     on_progress(decode_reply(reply, target, ("actors.primitives.payloads",),
                                              self.limits))
                 reply = replies(deadline)
-        if reply is None:
+        if reply is None or is_expired(reply):  # expired: not started before the deadline
             raise AskTimeoutError(target, wait)
         return decode_reply(reply, target, self._preferred_modules(payload), self.limits)
 
     @contextlib.contextmanager
-    def exchange(self, target: str, payload: Any,
-                 streamed: bool = False) -> Iterator[Callable[[float], bytes | None]]:
+    def exchange(self, target: str, payload: Any, streamed: bool = False,
+                 expires: float = 0.0) -> Iterator[Callable[[float], bytes | None]]:
         """Send ``payload`` to ``target``; yields ``next(deadline)``: each reply's payload in
         turn (progress first, the answer last), None at the deadline. Under ``ask``, ``map``...
-        ``streamed``: the replies are taken while the actors work (``Mailbox.post``)."""
+        ``streamed``: replies taken while actors work; ``expires``: a ``time.time()`` deadline."""
         address = self._address(target)
         mailbox = self._mailbox()
         token = mailbox.token("ask")
         delivery = Delivery(
             target, OUTSIDE, *outside_message(payload),
-            (Hop(OUTSIDE, mailbox.reply_address, token),),
+            (Hop(OUTSIDE, mailbox.reply_address, token),), deadline=expires,
         )
         with mailbox.expecting([token]) as inbox:
             (mailbox.post if streamed else mailbox.send)(address, delivery)

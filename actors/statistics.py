@@ -30,6 +30,9 @@ class Statistics:
     replaced_workers: int
     idle_runs: int = 0
     """Run actors started ahead of the runs that will use them (multiprocess bases)."""
+    expired: int = 0
+    """Calls not started because their caller's deadline had passed (each answered
+    ``<huh reason="expired">``); not in ``handled``."""
 
 
 def _total(counters: Counters, key: str) -> int:
@@ -46,4 +49,5 @@ def summarize(counters: Counters, listeners: int) -> Statistics:
         refused_sends=_total(counters, "refused"),
         replaced_workers=_total(counters, "replaced"),
         idle_runs=int(sum(counters.get(s, {}).get("warm", 0) for s in SERVICES)),
+        expired=_total(counters, "expired"),
     )

@@ -92,7 +92,7 @@ class BufferRunActor(RunActor):
         # the rest of the run until its deadline.)
         items = [
             BufferItem(run.run_id, index, run.items[index], run.origin.thread_id,
-                       run.origin.authority, run.origin.principal)
+                       run.origin.authority, run.origin.principal, self.expires)
             for index in core.take_dispatches()
         ]
         if items:

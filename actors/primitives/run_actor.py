@@ -5,6 +5,8 @@ for one run. It receives the run's start message once, then the replies of
 the listeners it sends to; it ends when its pure core says the run is
 finished: it sends the terminal message (if anyone waits for one), tells its
 service, and exits. Runs in its own process on the multiprocess bases.
+What it sends carries the run's deadline (``expires``), so a listener does
+not start a call for a run that has ended.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class RunActor(Shell):
         self.core: Any = None
         self.service: Address = None  # the service that started this run
         self.began = 0.0
+        self.expires = 0.0  # the run's deadline as time.time(): what its items and steps carry
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Delivery) and self.core is not None:
@@ -49,6 +52,7 @@ class RunActor(Shell):
             self.service = message.service or sender
             self.send(self.service, RunPid(message.run_id, os.getpid()))
             self.began = time.monotonic()
+            self.expires = time.time() + message.timeout
             self.begin(message)
         elif isinstance(message, Expire):
             self.expire(message.now)

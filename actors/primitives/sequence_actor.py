@@ -55,6 +55,7 @@ class SequenceRunActor(RunActor):
             path=(Hop(NAME, self.myAddress, index),),
             authority=run.origin.authority,
             principal=run.origin.principal,
+            deadline=self.expires,
         )
         self.send(run.addresses[index], delivery)
 

@@ -1,8 +1,9 @@
 """Payloads crossing the actor system's boundary: requests in, replies out.
 
 Runs in the user's process. A request from outside becomes payload bytes
-(an envelope is unwrapped here); a reply becomes a payload object, an lxml
-element, or a raised ``ListenerError``.
+(an envelope is unwrapped here), refused at once when it is over the size
+its target would accept (nothing is sent); a reply becomes a payload object,
+an lxml element, or a raised ``ListenerError``.
 """
 
 from __future__ import annotations
@@ -19,24 +20,58 @@ from .huh import error_text, is_huh
 from .outcomes import decode_element
 from .parsing import DEFAULT_LIMITS, ParseLimits, parse, to_bytes
 
-__all__ = ["outside_message", "encode_request", "decode_reply", "parse_reply", "RUN_REPLIES"]
+__all__ = [
+    "outside_message", "encode_request", "check_size", "decode_reply", "parse_reply",
+    "RUN_REPLIES", "RUN_TARGETS",
+]
 
 RUN_REPLIES = (b"<BufferComplete", b"<SequenceComplete", b"<BufferResults")
 """Replies that hold many payloads: parsed with ``ParseLimits.for_runs()``."""
 
+RUN_TARGETS = frozenset({"system.buffer", "system.sequence"})
+"""Targets whose requests hold many payloads: they read them with ``ParseLimits.for_runs()``."""
 
-def outside_message(payload: Any) -> tuple[str, bytes]:
-    """``(thread_id, payload bytes)`` of a message from outside the system.
+
+def outside_message(
+    payload: Any, target: str = "", limits: ParseLimits | None = None
+) -> tuple[str, bytes]:
+    """``(thread_id, payload bytes)`` of a message from outside the system to ``target``.
 
     An envelope (an ``Envelope`` or its XML text) is unwrapped here, at the
     boundary: its thread is kept and its payload travels on alone. The sender
     is always stamped ``outside``, whatever the envelope's ``from`` says.
+    With ``limits`` (the runtime's), a payload over the size ``target`` would
+    accept is refused here with a ``PayloadError`` naming both (``check_size``).
     """
     if isinstance(payload, (str, bytes)) and looks_like_envelope(payload):
-        payload = Envelope.from_bytes(payload)
+        caps = limits or DEFAULT_LIMITS
+        try:
+            payload = Envelope.from_bytes(payload, caps.for_runs() if target in RUN_TARGETS else caps)
+        except PayloadError as exc:
+            raise PayloadError(f"the envelope for {target!r} was refused before sending: {exc}") from None
     if isinstance(payload, Envelope):
-        return payload.thread or uuid.uuid4().hex, payload.payload
-    return uuid.uuid4().hex, encode_request(payload)
+        thread, data = payload.thread or uuid.uuid4().hex, payload.payload
+    else:
+        thread, data = uuid.uuid4().hex, encode_request(payload)
+    if limits is not None:
+        check_size(data, target, limits)
+    return thread, data
+
+
+def check_size(data: bytes, target: str, limits: ParseLimits) -> None:
+    """Refuse ``data`` for ``target`` before it is sent when ``target`` would refuse it for its size.
+
+    A listener takes ``max_bytes``; ``system.buffer`` and ``system.sequence``
+    read a whole run's start, up to ``max_run_bytes``.
+    """
+    field = "max_run_bytes" if target in RUN_TARGETS else "max_bytes"
+    cap: int = getattr(limits, field)
+    if len(data) > cap:
+        raise PayloadError(
+            f"the payload for {target!r} was refused before sending: {len(data):,} bytes is over"
+            f" the {cap:,}-byte limit (ParseLimits.{field}); raise Runtime(limits=ParseLimits(...))"
+            " if it is expected"
+        )
 
 
 def encode_request(payload: Any) -> bytes:

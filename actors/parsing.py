@@ -6,6 +6,8 @@ Remember:
   (so no entity expansion, no XXE, no billion laughs), an encoding other than UTF-8,
   NUL and control characters, nesting deeper than the limit, more elements than the
   limit, malformed XML, two roots or trailing text.
+- Depth and size refusals always read as ours, with the limit: libxml2's own (``huge_tree``
+  off: 256 levels, 10 MB of one node) are reworded (``limits.libxml_refusal``).
 - The text ``<!DOCTYPE`` / ``<!ENTITY`` is refused anywhere in the input, even inside a
   comment or CDATA section: a cheap byte scan that can be trusted. Our own codec never
   emits either (it escapes ``<`` in text).
@@ -29,7 +31,7 @@ from typing import Any
 from lxml import etree
 
 from .errors import PayloadError
-from .limits import DEFAULT_LIMITS, OWN_OUTPUT, ParseLimits
+from .limits import DEFAULT_LIMITS, OWN_OUTPUT, ParseLimits, libxml_refusal
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -138,7 +140,7 @@ def parse(data: str | bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Ele
     try:
         root = _fromstring(raw, _thread_parser())
     except etree.XMLSyntaxError as exc:
-        raise PayloadError(_malformed(exc, raw)) from None
+        raise PayloadError(_malformed(exc, raw, limits=limits)) from None
     # Defence in depth, for input holding "<!" only: UTF-8 bytes (the parser forces
     # UTF-8; NULs and other BOMs are refused above) cannot declare a DOCTYPE without
     # them, and reading the docinfo costs 0.4 of a 3.5 us parse of a 44-byte item.
@@ -169,7 +171,8 @@ def parse_items(text: str | bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list
         wrapper = _fromstring(_OPEN + raw + _CLOSE, _thread_parser())
     except etree.XMLSyntaxError as exc:
         done = _items_before_error(raw)
-        raise PayloadError(f"item {done}: {_malformed(exc, raw, shift=len(_OPEN))}") from None
+        message = _malformed(exc, raw, shift=len(_OPEN), limits=limits, depth_offset=1)
+        raise PayloadError(f"item {done}: {message}") from None
     _check_loose_text(wrapper)
     _check_shape(wrapper, len(raw), limits, offset=1)
     items = list(wrapper)
@@ -286,9 +289,16 @@ def _where(raw: bytes, offset: int) -> str:
     return f"line {line}, column {column}"
 
 
-def _malformed(exc: etree.XMLSyntaxError, raw: bytes, shift: int = 0) -> str:
-    """The parser's complaint, with a clearer text for control characters."""
+def _malformed(
+    exc: etree.XMLSyntaxError, raw: bytes, shift: int = 0,
+    limits: ParseLimits = DEFAULT_LIMITS, depth_offset: int = 0,
+) -> str:
+    """The parser's complaint, with a clearer text for control characters, and our own
+    wording for libxml2's depth and size limits (``depth_offset``: levels of a wrapper)."""
     line, column = exc.position
+    limit = libxml_refusal(exc.msg or str(exc), line, limits, depth_offset)
+    if limit:
+        return limit
     control = _CONTROL.search(raw)
     if control and raw.count(b"\n", 0, control.start()) < max(line, 1):
         code = control.group()[0]

@@ -238,12 +238,12 @@ class Runtime:
         """Send ``payload`` to ``target`` and wait for its reply, decoded.
 
         Returns an xmlify object when the reply's root tag is a known payload
-        class, else an lxml element. Raises ``UnknownListenerError`` at once
-        for an unknown name, ``ListenerError`` for a ``<huh>`` reply and
-        ``AskTimeoutError`` when no reply comes in ``timeout`` seconds.
-        ``BufferProgress`` updates of a Buffer started with ``progress=True``
-        are not the reply: each goes to ``on_progress`` (if given) while the
-        wait for the terminal message goes on, within the same ``timeout``.
+        class, else an lxml element. Raises ``UnknownListenerError`` (or ``PayloadError``
+        for a payload over ``limits``) at once, before sending, ``ListenerError`` for a ``<huh>``
+        reply and ``AskTimeoutError`` when no reply comes in ``timeout`` seconds (a call not
+        started by then is not started: ``<huh reason="expired">``). ``BufferProgress`` updates
+        of a Buffer started with ``progress=True`` are not the reply: each goes to ``on_progress``
+        (if given) while the wait for the terminal message goes on, within the same ``timeout``.
         """
         wait = self.default_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
@@ -268,7 +268,7 @@ class Runtime:
         mailbox = self._mailbox()
         token = mailbox.token("ask")
         delivery = Delivery(
-            target, OUTSIDE, *outside_message(payload),
+            target, OUTSIDE, *outside_message(payload, target, self.limits),
             (Hop(OUTSIDE, mailbox.reply_address, token),), deadline=expires,
         )
         with mailbox.expecting([token]) as inbox:
@@ -318,9 +318,9 @@ class Runtime:
         return (type(request).__module__, *self.modules)
 
     def tell(self, target: str, payload: Any) -> None:
-        """Send ``payload`` to ``target``; its reply, if any, goes nowhere."""
+        """Send ``payload`` to ``target`` (checked as ``ask`` does); its reply goes nowhere."""
         address = self._address(target)
-        delivery = Delivery(target, OUTSIDE, *outside_message(payload))
+        delivery = Delivery(target, OUTSIDE, *outside_message(payload, target, self.limits))
         self._mailbox().send(address, delivery)
 
     def statistics(self, timeout: float = 10.0) -> Statistics:

@@ -5,7 +5,8 @@
 - A listener, and the system listeners ``system.buffer`` and ``system.sequence``,
   answer every hostile document with an error reply within a timeout (``<huh>``,
   raised by ``ask`` as ``ListenerError``; ``BufferError`` / ``SequenceError`` from
-  the system listeners), and answer a good message right after.
+  the system listeners; a document too big to send is refused by ``ask`` itself, with a
+  ``PayloadError``), and answer a good message right after.
 """
 
 from __future__ import annotations
@@ -68,11 +69,14 @@ def _refused_then_serving(rt: Runtime, target: str, doc: bytes) -> None:
 
     The error reply of a listener is ``<huh>`` (``ask`` raises ``ListenerError``); the
     system listeners answer their own error payloads, ``BufferError`` and ``SequenceError``.
+    A document over the size limit is refused by ``ask`` before it is sent (``PayloadError``).
     """
     try:
         reply = rt.ask(target, doc, timeout=20)
     except ListenerError as exc:
         assert "refused" in str(exc) or "expects" in str(exc), exc
+    except PayloadError as exc:
+        assert f"the payload for {target!r} was refused before sending" in str(exc), exc
     else:
         assert isinstance(reply, (BufferError, SequenceError)), f"{target} answered {reply!r}"
         assert "could not read its payload" in reply.error

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and readers
     from .errors import (
         AskTimeoutError,
         BufferFailedError,
+        ComponentDiedError,
         ConfigError,
         DuplicateListenerError,
         ListenerError,
@@ -56,6 +57,7 @@ _WHERE = {
     "PlacementError": "errors",
     "NoSystemError": "errors",
     "RuntimeClosedError": "errors",
+    "ComponentDiedError": "errors",
     "BufferFailedError": "errors",
     "SequenceFailedError": "errors",
     "BufferOutcome": "outcomes",

@@ -28,16 +28,20 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from .errors import AskTimeoutError, RuntimeClosedError
+from .errors import AskTimeoutError, ComponentDiedError, RuntimeClosedError
 from .messages import Address, Batch
+from .supervision import Down, Moved
 
 __all__ = ["Mailbox", "Inbox", "ReceiverMailbox", "InProcessMailbox"]
 
 _log = logging.getLogger(__name__)
+
+LEAVE_WAIT = 2.0
+"""Seconds a shutdown waits for threads inside an exchange to leave it (they are woken first)."""
 
 _CLOSED = object()
 """Put in every open inbox when the mailbox closes, so waiting threads stop at once."""
@@ -48,21 +52,31 @@ class _Stop:
 
 
 class Inbox:
-    """The replies for a set of tokens, in arrival order (one exchange's view of the mailbox)."""
+    """The replies for a set of tokens, in arrival order (one exchange's view of the mailbox).
 
-    def __init__(self, mailbox: Mailbox, tokens: frozenset[Any]) -> None:
+    ``targets`` names the components the requests went to: if one of them is
+    restarted (or goes down) meanwhile, the answer it owed will never come.
+    """
+
+    def __init__(self, mailbox: Mailbox, tokens: frozenset[Any],
+                 targets: frozenset[str] = frozenset()) -> None:
         self.mailbox = mailbox
         self.tokens = tokens
+        self.targets = targets
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def next(self, deadline: float) -> Any:
         """The next reply for one of this inbox's tokens, or None at the deadline.
 
-        Raises ``RuntimeClosedError`` when the runtime shuts down meanwhile.
+        Raises ``RuntimeClosedError`` when the runtime shuts down meanwhile, and
+        ``ComponentDiedError`` when a target died (``address``: where it is now).
         """
         message = self.mailbox.next_for(self, deadline)
         if message is _CLOSED:
             raise RuntimeClosedError()
+        if isinstance(message, (Moved, Down)):
+            raise ComponentDiedError(message.name, isinstance(message, Down),
+                                     getattr(message, "address", None))
         return message
 
 
@@ -83,50 +97,86 @@ class Mailbox:
         self._tokens = itertools.count(1)
         self._routes: dict[Any, Inbox] = {}
         self._routes_lock = threading.Lock()
+        self._active = 0  # threads inside ``expecting``: shutdown lets them out first
+        self._left = threading.Condition(self._routes_lock)
+        self.on_notice: Any = None  # called with each Moved/Down from the root, before inboxes hear
 
     def token(self, kind: str) -> str:
         """A token no other request of this mailbox carries."""
         return f"{kind}-{next(self._tokens)}"
 
     @contextlib.contextmanager
-    def expecting(self, tokens: Iterable[Any]) -> Iterator[Inbox]:
-        """An inbox that receives the replies carrying ``tokens`` while the block runs."""
-        inbox = Inbox(self, frozenset(tokens))
+    def expecting(self, tokens: Iterable[Any], targets: Iterable[str] = ()) -> Iterator[Inbox]:
+        """An inbox that receives the replies carrying ``tokens`` while the block runs
+        (and word of a restart of any of ``targets``)."""
+        inbox = Inbox(self, frozenset(tokens), frozenset(targets))
         with self._routes_lock:
             if self.closed:
                 raise RuntimeClosedError()
             for token in inbox.tokens:
                 self._routes[token] = inbox
+            self._active += 1
         try:
             yield inbox
         finally:
             with self._routes_lock:
                 for token in inbox.tokens:
                     self._routes.pop(token, None)
+                self._active -= 1
+                self._left.notify_all()
 
-    def gather(self, requests: list[tuple[Address, Any]], timeout: float) -> list[Any]:
+    def gather(self, requests: list[tuple[Address, Any]], timeout: float,
+               names: list[str] | None = None,
+               locate: Callable[[str], Address] | None = None) -> list[Any]:
         """Send each request (a message class taking ``token``, or a message with a ``token``
-        field) and return the answers in request order; ``AskTimeoutError`` past ``timeout``."""
+        field) and return the answers in request order; ``AskTimeoutError`` past ``timeout``.
+
+        With ``names`` (the component each request goes to), a request to a component
+        restarted meanwhile is sent again to its replacement, and one to a component that
+        is down (or silent at the deadline) has None for its answer instead of an error.
+        ``locate(name)``, if given, is where each goes, looked up once its answer is awaited
+        (so a restart's notice cannot fall between the lookup and the wait).
+        """
         tokens = [self.token("req") for _ in requests]
+        pairs = list(zip(tokens, requests, strict=True))
+        by_name = dict(zip(names, pairs, strict=True)) if names is not None else {}
         answers: dict[Any, Any] = {}
-        with self.expecting(tokens) as inbox:
-            for (address, message), token in zip(requests, tokens, strict=True):
-                fields = {"token": token, "reply_to": self.reply_address}
-                self.send(address, message(**fields) if isinstance(message, type)
-                          else replace(message, **fields))
+        with self.expecting(tokens, by_name) as inbox:
+            for index, ((address, message), token) in enumerate(zip(requests, tokens, strict=True)):
+                if locate is not None and names is not None:
+                    address = locate(names[index])
+                self._request(address, message, token)
             deadline = time.monotonic() + timeout
             while len(answers) < len(tokens):
-                reply = inbox.next(deadline)
+                try:
+                    reply = inbox.next(deadline)
+                except ComponentDiedError as died:
+                    token, (_, message) = by_name[died.name]
+                    if died.address is None:
+                        answers[token] = None
+                    else:
+                        self._request(died.address, message, token)
+                    continue
                 if reply is None:
+                    if names is not None:
+                        break
                     raise AskTimeoutError("the actor system", timeout)
                 answers[reply.token] = reply
-        return [answers[t] for t in tokens]
+        return [answers.get(t) for t in tokens]
+
+    def _request(self, address: Address, message: Any, token: str) -> None:
+        fields = {"token": token, "reply_to": self.reply_address}
+        self.send(address, message(**fields) if isinstance(message, type)
+                  else replace(message, **fields))
 
     def route(self, message: Any) -> None:
         """Hand one incoming message (or each of a ``Batch``) to the inbox of its token."""
         if isinstance(message, Batch):
             for inner in message.messages:
                 self.route(inner)
+            return
+        if isinstance(message, (Moved, Down)):
+            self.restarted(message)
             return
         with self._routes_lock:
             inbox = self._routes.get(getattr(message, "token", None))
@@ -135,14 +185,27 @@ class Mailbox:
         else:
             inbox.queue.put(message)
 
-    def close(self) -> None:
-        """Stop taking replies; every thread still waiting gets ``RuntimeClosedError``."""
+    def restarted(self, notice: Moved | Down) -> None:
+        """The root's word that a component died: first the runtime learns its new address,
+        then every exchange waiting on it hears that its answer is lost."""
+        if self.on_notice is not None:
+            self.on_notice(notice)
+        with self._routes_lock:
+            inboxes = {inbox for inbox in self._routes.values() if notice.name in inbox.targets}
+        for inbox in inboxes:
+            inbox.queue.put(notice)
+
+    def close(self, wait: float = LEAVE_WAIT) -> None:
+        """Stop taking replies; every thread still waiting gets ``RuntimeClosedError``, and
+        the system goes down only once they have left (or ``wait`` seconds passed)."""
         with self._routes_lock:
             self.closed = True
             inboxes = set(self._routes.values())
             self._routes.clear()
         for inbox in inboxes:
             inbox.queue.put(_CLOSED)
+        with self._left:
+            self._left.wait_for(lambda: self._active == 0, timeout=wait)
 
     # -- what each kind of base provides --------------------------------------
 
@@ -224,9 +287,9 @@ class ReceiverMailbox(Mailbox):
             if message is not None:
                 self.route(message)
 
-    def close(self) -> None:
+    def close(self, wait: float = LEAVE_WAIT) -> None:
         """Stop the receiver, then let go of every context (before the system shuts down)."""
-        super().close()
+        super().close(wait)
         try:
             self._context().tell(self.reply_address, _Stop())
         except Exception as exc:  # noqa: BLE001 - then the receiver notices within its listen slice

@@ -23,16 +23,14 @@ from .errors import DuplicateListenerError
 from .listener import ListenerActor
 from .messages import (
     Address,
-    ListenerInfo,
     ListenerSpec,
     PidsReply,
     PidsRequest,
-    Register,
-    Registered,
-    ServiceInit,
 )
 from .parsing import ParseLimits
+from .root import ROOT_NAME, RootActor
 from .services import SYSTEM_SERVICES
+from .supervision import REGISTRY, RootInit, StartChild, Started
 
 __all__ = ["System", "START_WAIT"]
 
@@ -50,14 +48,14 @@ class System:
         self.mailbox = mailbox
         self.thespian = thespian  # the ActorSystem, or the InProcessSystem
         self.attached = attached  # served elsewhere: never shut it down
+        self.root: Address = None  # the parent of everything below (actors.root)
         self.registry: Address = None
         self.session_id = 0
 
     @classmethod
     def start(cls, base: str, capabilities: dict[str, Any], bind: str | None,
               log_level: int = logging.WARNING) -> System:
-        """A new actor system on ``base``, with its registry started."""
-        from registry.actor import GLOBAL_NAME, RegistryActor
+        """A new actor system on ``base``, with its root and registry started."""
 
         if base == "simpleSystemBase":
             local = InProcessMailbox(capabilities, bases.log_defs(log_level))
@@ -72,7 +70,8 @@ class System:
         try:
             if base in bases.MULTIPROCESS_BASES:  # ends the system if this process dies unstopped
                 watchdog.guard(system.mailbox)
-            system.registry = system.mailbox.create_actor(RegistryActor, globalName=GLOBAL_NAME)
+            system.root = system.mailbox.create_actor(RootActor, globalName=ROOT_NAME)
+            system.registry = system.start_child(StartChild(REGISTRY, REGISTRY))
             system._learn_session()
         except BaseException:
             system.close()
@@ -86,7 +85,6 @@ class System:
         Refuses, rather than starts, a system when nothing listens there:
         Thespian's ``ActorSystem`` would otherwise start a fresh admin of its own.
         """
-        from registry.actor import GLOBAL_NAME, RegistryActor
 
         check_local(host, admin_port)
         probe(host, admin_port)
@@ -97,8 +95,10 @@ class System:
             base, capabilities, logDefs=bases.log_defs(), transientUnique=True
         )
         system = cls(base, ReceiverMailbox(thespian), thespian, attached=True)
-        # The registry exists under its global name: this returns its address.
-        system.registry = system.mailbox.create_actor(RegistryActor, globalName=GLOBAL_NAME)
+        # The root exists under its global name: this returns its address, and the root
+        # answers with the registry it started.
+        system.root = system.mailbox.create_actor(RootActor, globalName=ROOT_NAME)
+        system.registry = system.start_child(StartChild(REGISTRY, REGISTRY))
         return system
 
     def _learn_session(self) -> None:
@@ -111,35 +111,33 @@ class System:
 
     # -- what runs in it -------------------------------------------------------
 
+    def start_child(self, request: StartChild) -> Address:
+        """Have the root start, initialise and register a component; its address
+        (``DuplicateListenerError`` for a taken name, ``RuntimeError`` if it cannot start)."""
+        (answer,) = self.mailbox.gather([(self.root, request)], START_WAIT)
+        assert isinstance(answer, Started)
+        if answer.error.startswith("a listener named"):
+            raise DuplicateListenerError(request.name)
+        if answer.error:
+            raise RuntimeError(answer.error)
+        return answer.address
+
     def start_services(self, run_deadline: float, limits: ParseLimits) -> dict[str, Address]:
         """Start ``system.buffer`` and ``system.sequence``; their addresses by name."""
-        started = {}
-        for name, actor_class in SYSTEM_SERVICES:
-            address = self.mailbox.create_actor(actor_class)
-            self.mailbox.send(address, ServiceInit(name, self.registry, self.base,
-                                                   run_deadline, limits))
-            self.register(ListenerInfo(name, f"system listener {name}"), address)
-            started[name] = address
-        return started
+        self.mailbox.send(self.root, RootInit(self.base, run_deadline, limits,
+                                              self.mailbox.reply_address))
+        return {name: self.start_child(StartChild("service", name)) for name, _ in SYSTEM_SERVICES}
 
     def start_listener(
         self, spec: ListenerSpec, requires: dict[str, Any] | None, placement_wait: float
     ) -> Address:
         """Create a listener's actor (placed on a member that meets ``requires``) and register it."""
-        if requires:
-            address = place(self.mailbox, ListenerActor, spec.name, requires, placement_wait)
-        else:
-            address = self.mailbox.create_actor(ListenerActor)
+        if not requires:  # the root's child: restarted if it dies
+            return self.start_child(StartChild("listener", spec.name, spec, spec.info()))
+        # Placed on another member of the convention: not under the root (see architecture.md).
+        address = place(self.mailbox, ListenerActor, spec.name, requires, placement_wait)
         self.mailbox.send(address, dataclasses.replace(spec, registry=self.registry))
-        self.register(spec.info(), address)
-        return address
-
-    def register(self, info: ListenerInfo, address: Address) -> None:
-        """Record a listener with the registry; ``DuplicateListenerError`` for a taken name."""
-        (answer,) = self.mailbox.gather([(self.registry, Register(info, address))], START_WAIT)
-        assert isinstance(answer, Registered)
-        if answer.error:
-            raise DuplicateListenerError(info.name)
+        return self.start_child(StartChild("placed", spec.name, None, spec.info(), address))
 
     # -- the end -------------------------------------------------------------
 

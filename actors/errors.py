@@ -20,6 +20,7 @@ __all__ = [
     "PlacementError",
     "NoSystemError",
     "RuntimeClosedError",
+    "ComponentDiedError",
     "BufferFailedError",
     "SequenceFailedError",
 ]
@@ -108,6 +109,22 @@ class RuntimeClosedError(XmlActorsError, RuntimeError):
         super().__init__(
             "the runtime is shut down: this call cannot complete; start a new Runtime"
         )
+
+
+class ComponentDiedError(XmlActorsError, RuntimeError):
+    """The component a request went to died before answering it.
+
+    Its supervisor (the root) restarted it, so the next request reaches the
+    new one; or, with ``down``, it died too often and is not restarted.
+    """
+
+    def __init__(self, name: str, down: bool = False, address: Any = None) -> None:
+        then = ("it died too often and is down: restart the runtime" if down
+                else "it was restarted; send the request again")
+        super().__init__(f"{name} died before answering: {then}")
+        self.name = name
+        self.down = down
+        self.address = address  # where it runs now (None when down)
 
 
 class BufferFailedError(XmlActorsError, RuntimeError):

@@ -239,6 +239,7 @@ class Register:
     address: Address
     token: Any = None
     reply_to: Address = None
+    replace: bool = False  # the root's word for a restarted component: its new address
 
 
 @dataclass(frozen=True, slots=True)

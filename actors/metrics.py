@@ -141,6 +141,13 @@ def families(counters: Counters) -> list[Metric]:
             if key.startswith("finished_"):
                 finished.add_metric([name, key[len("finished_"):]], value)
     found.append(finished)
+    restarts = _family("xmlactors_component_restarts", "counter",
+                       "Times the root restarted a component (registry, service, listener).",
+                       ["component"])
+    for key, value in sorted(counters.get("root", {}).items()):
+        if key.startswith("restarts:"):
+            restarts.add_metric([key[len("restarts:"):]], value)
+    found.append(restarts)
     return found
 
 

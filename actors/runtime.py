@@ -20,27 +20,31 @@ from typing import TYPE_CHECKING, Any
 from . import bases
 from ._boundary import decode_reply, outside_message
 from ._mailbox import Mailbox
+from ._observing import Observing
 from ._runs import run_buffer, run_map, run_sequence, run_stream
 from ._system import System
-from .errors import AskTimeoutError, ConfigError, DuplicateListenerError, UnknownListenerError
+from .errors import (
+    AskTimeoutError,
+    ComponentDiedError,
+    ConfigError,
+    DuplicateListenerError,
+    RuntimeClosedError,
+    UnknownListenerError,
+)
 from .huh import is_expired, is_progress
 from .messages import (
     Address,
     Delivery,
     Hop,
     ListenerSpec,
-    PidsReply,
-    PidsRequest,
     Resolve,
-    StatsReply,
-    StatsRequest,
 )
 from .metrics import MetricsServer, require_client
 from .outcomes import BufferOutcome
 from .parsing import DEFAULT_LIMITS, ParseLimits
 from .services import SYSTEM_SERVICES
 from .specs import listener_spec
-from .statistics import Statistics, summarize
+from .statistics import Statistics
 
 if TYPE_CHECKING:
     from .organism import ListenerDecl
@@ -51,7 +55,7 @@ OUTSIDE = "outside"
 """The sender name stamped on messages from outside the actor system."""
 
 
-class Runtime:
+class Runtime(Observing):
     """Start an actor system on ``base`` and talk to its listeners.
 
     ``default_timeout`` bounds an ``ask`` without its own timeout;
@@ -106,6 +110,8 @@ class Runtime:
         self.requirements: dict[str, dict[str, Any]] = {}
         self.modules: tuple[str, ...] = ()  # of registered handlers and payloads, in order
         self.addresses: dict[str, Address] = {}
+        self.down: set[str] = set()  # components the root gave up on (``Down``)
+        self.closed = False  # shut down after a start: calls raise RuntimeClosedError
         self.system: System | None = None  # while running
         self.session_id = 0
         """The session id of the last system's processes (multiprocess bases; 0 otherwise)."""
@@ -135,6 +141,7 @@ class Runtime:
         """Start the actor system, the registry, the system listeners and every listener."""
         if self.running:
             return
+        self.closed = False
         if self._attach_to is not None:
             self.system = System.attach(*self._attach_to)
             return
@@ -143,6 +150,7 @@ class Runtime:
         caps = bases.capabilities_for(self.base, self.admin_port, self.convention,
                                       self.capabilities)
         self.system = System.start(self.base, caps, self.bind, self.log_level)
+        self.system.mailbox.on_notice = self._restarted
         self.session_id = self.system.session_id
         try:
             self.addresses.update(self.system.start_services(self.run_deadline, self.limits))
@@ -159,10 +167,13 @@ class Runtime:
         metrics, self.metrics = self.metrics, None
         if metrics is not None:  # first: no scrape may reach a system going away
             metrics.close()
-        system, self.system = self.system, None
-        self.addresses.clear()
-        if system is not None:
+        system = self.system
+        if system is not None:  # first: threads inside an exchange leave with RuntimeClosedError
+            self.closed = True
             system.close()
+        self.system = None
+        self.addresses.clear()
+        self.down.clear()
 
     # -- registration -----------------------------------------------------
 
@@ -264,14 +275,14 @@ class Runtime:
         """Send ``payload`` to ``target``; yields ``next(deadline)``: each reply's payload in
         turn (progress first, the answer last), None at the deadline. Under ``ask``, ``map``...
         ``streamed``: replies taken while actors work; ``expires``: a ``time.time()`` deadline."""
-        address = self._address(target)
         mailbox = self._mailbox()
         token = mailbox.token("ask")
         delivery = Delivery(
             target, OUTSIDE, *outside_message(payload, target, self.limits),
             (Hop(OUTSIDE, mailbox.reply_address, token),), deadline=expires,
         )
-        with mailbox.expecting([token]) as inbox:
+        with mailbox.expecting([token], [target]) as inbox:
+            address = self._address(target)  # now: a restart from here on is heard
             (mailbox.post if streamed else mailbox.send)(address, delivery)
 
             def replies(deadline: float) -> bytes | None:
@@ -323,37 +334,11 @@ class Runtime:
         delivery = Delivery(target, OUTSIDE, *outside_message(payload, target, self.limits))
         self._mailbox().send(address, delivery)
 
-    def statistics(self, timeout: float = 10.0) -> Statistics:
-        """Counters gathered from every actor of the system, at this moment."""
-        return summarize(self.counters(timeout), len(self.specs))
-
-    def counters(self, timeout: float = 10.0) -> dict[str, dict[str, float]]:
-        """Each listener's and service's own counters by name, asked of all at once
-        (``AskTimeoutError`` if one does not answer in ``timeout``): what metrics read."""
-        names = sorted(self.addresses)
-        replies = self._mailbox().gather([(self.addresses[n], StatsRequest) for n in names], timeout)
-        return {name: dict(reply.counters) for name, reply in zip(names, replies, strict=True)
-                if isinstance(reply, StatsReply)}
-
-    def pids(self, timeout: float = 10.0) -> set[int]:
-        """Process ids of every actor (empty on the in-process base)."""
-        if self.base not in bases.MULTIPROCESS_BASES:
-            return set()
-        return set(self.processes(timeout).values())
-
-    def processes(self, timeout: float = 10.0) -> dict[str, int]:
-        """Which process runs which component: ``"registry"``, ``"system.buffer"``,
-        ``"system.sequence"``, each listener's name (its supervisor), ``"NAME/worker/N"``,
-        and each active run as ``"system.buffer/run/ID"``. In process every pid is this one."""
-        targets = [(self._system().registry, PidsRequest)] + [
-            (address, PidsRequest) for address in self.addresses.values()
-        ]
-        return {name: pid for r in self._mailbox().gather(targets, timeout)
-                if isinstance(r, PidsReply) for name, pid in r.processes}
-
     # -- plumbing ---------------------------------------------------------
 
     def _system(self) -> System:
+        if self.system is None and self.closed:
+            raise RuntimeClosedError()
         if self.system is None:
             raise RuntimeError("the runtime is not started: use 'with Runtime(...) as rt:'")
         return self.system
@@ -363,6 +348,8 @@ class Runtime:
 
     def _address(self, target: str) -> Address:
         system = self._system()
+        if target in self.down:
+            raise ComponentDiedError(target, down=True)
         address = self.addresses.get(target)
         if address is None and self.attached:  # Runtime.connect: ask the served system's registry
             (answer,) = system.mailbox.gather([(system.registry, Resolve(target))],

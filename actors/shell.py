@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any
 
 from thespian.actors import (
@@ -28,6 +29,7 @@ from .huh import make_huh
 from .links import Links
 from .messages import Address, Batch, Delivery, ListenerInfo, Resolve, Resolved
 from .routing import respond
+from .supervision import REGISTRY, Down, Moved
 
 __all__ = ["Shell", "logger", "log_event"]
 
@@ -54,8 +56,16 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
             parts.append(f"{key}={json.dumps(str(value))}")
     log.log(level, "%s %s", event, " ".join(parts))
 
+PARENT_CHECK = 1.0
+"""Seconds between an actor's looks at whether its parent's process still runs."""
+
+
+class _ParentCheck:
+    """The payload of the parent-watch timer (the class itself: it pickles as a name)."""
+
+
 _SYSTEM_MESSAGES = frozenset({ActorExitRequest, ChildActorExited, WakeupMessage, WatchMessage,
-                              Resolved})
+                              Resolved, Moved, Down})
 """The kinds ``Shell`` turns into hooks of their own; everything else goes to ``on_message``."""
 
 
@@ -69,11 +79,16 @@ class Shell(Actor):  # type: ignore[misc]
     batched_kinds: tuple[type, ...] = ()
     """Kinds of message that, sent while handling a ``Batch``, go out as batches too."""
 
+    watches_parent = False
+    """Exit when the parent's process dies (multiprocess bases): a worker or run whose
+    supervisor was killed would otherwise live on, unreachable, until the system ends."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._outbox: list[tuple[Address, list[Any]]] | None = None  # while handling a Batch
         self._links: Links | None = None  # known at the first send (there is none in process)
         self._links_known = False
+        self._parent_pid = 0  # watched when ``watches_parent`` (multiprocess bases)
         self.registry: Address = None
         self.addresses: dict[str, Address] = {}
         self.listeners: dict[str, ListenerInfo] = {}  # what the registry said of each name
@@ -87,6 +102,14 @@ class Shell(Actor):  # type: ignore[misc]
         return ThespianWatch(fds) if fds else None
 
     def _handle(self, message: Any, sender: Address) -> None:  # never "_receive": a Thespian internal
+        if not self._links_known:
+            self._links, self._links_known = Links.for_actor(self), True
+            if self.watches_parent and self._links is not None:
+                self._parent_pid = os.getppid()
+                self.wakeupAfter(PARENT_CHECK, _ParentCheck)
+        if isinstance(message, WakeupMessage) and message.payload is _ParentCheck:
+            self._check_parent()
+            return
         messages = message.messages if isinstance(message, Batch) else (message,)
         if not self.batched_kinds:
             for inner in messages:
@@ -110,6 +133,13 @@ class Shell(Actor):  # type: ignore[misc]
                 except Exception:  # a re-delivered message would run its handler twice
                     log = logger()
                     log.exception("%s could not send %r", type(self).__name__, batch)
+
+    def _check_parent(self) -> None:
+        if os.getppid() == self._parent_pid:
+            self.wakeupAfter(PARENT_CHECK, _ParentCheck)
+            return
+        log_event("parent_gone", logging.WARNING, actor=type(self).__name__, pid=os.getpid())
+        super().send(self.myAddress, ActorExitRequest())
 
     def _after(self) -> None:
         try:
@@ -166,6 +196,8 @@ class Shell(Actor):  # type: ignore[misc]
                 self.on_watch(message.ready)
             elif isinstance(message, Resolved):
                 self.on_resolved(message)
+            elif isinstance(message, (Moved, Down)):
+                self.on_moved(message.name, message.address if isinstance(message, Moved) else None)
             else:
                 self.on_message(message, sender)
         except Exception:
@@ -200,6 +232,16 @@ class Shell(Actor):  # type: ignore[misc]
         if answer.address is not None and answer.info is not None:
             self.addresses[answer.name] = answer.address
             self.listeners[answer.name] = answer.info
+
+    def on_moved(self, name: str, address: Address) -> None:
+        """Component ``name`` was restarted at ``address`` (None: it is down for good); the
+        default keeps the cached address (or the registry's) up to date."""
+        if name == REGISTRY:
+            self.registry = address
+        elif address is None:
+            self.addresses.pop(name, None)
+        elif name in self.addresses:
+            self.addresses[name] = address
 
     # Helpers.
     def stop(self) -> None:

@@ -33,6 +33,12 @@ class Statistics:
     expired: int = 0
     """Calls not started because their caller's deadline had passed (each answered
     ``<huh reason="expired">``); not in ``handled``."""
+    restarts: int = 0
+    """Components (registry, services, listener supervisors) the root restarted."""
+    down: tuple[str, ...] = ()
+    """Components that died too often and are not restarted any more."""
+    unanswered: tuple[str, ...] = ()
+    """Components that did not answer this snapshot in time (their counters are missing)."""
 
 
 def _total(counters: Counters, key: str) -> int:
@@ -50,4 +56,7 @@ def summarize(counters: Counters, listeners: int) -> Statistics:
         replaced_workers=_total(counters, "replaced"),
         idle_runs=int(sum(counters.get(s, {}).get("warm", 0) for s in SERVICES)),
         expired=_total(counters, "expired"),
+        restarts=int(counters.get("root", {}).get("restarts", 0)),
+        down=tuple(sorted(name for name, c in counters.items() if c.get("down"))),
+        unanswered=tuple(sorted(name for name, c in counters.items() if c.get("unanswered"))),
     )

@@ -40,6 +40,8 @@ items to one worker went from 1,940/s (each answer sent as its call ended) to 5,
 class WorkerActor(Shell):
     """Thin shell: ``WorkerInit`` once, then ``Work`` in, ``WorkDone`` out to its listener."""
 
+    watches_parent = True
+
     batched_kinds = (WorkDone,)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -41,7 +41,7 @@ class RegistryActor(Shell):
         if isinstance(message, Resolve):
             self.answer(message, sender, self.resolution(message))
         elif isinstance(message, Register):
-            error = self.directory.add(Entry(message.info, message.address))
+            error = self.directory.add(Entry(message.info, message.address), message.replace)
             self.answer(message, sender, Registered(message.info.name, error, message.token))
         elif isinstance(message, StatsRequest):
             counters = (("listeners", len(self.directory)),)

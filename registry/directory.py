@@ -34,11 +34,11 @@ class Directory:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
 
-    def add(self, entry: Entry) -> str:
-        """Record ``entry``; returns an error text (empty on success)."""
+    def add(self, entry: Entry, replace: bool = False) -> str:
+        """Record ``entry`` (``replace``: over the entry of that name); an error text, or empty."""
         if name_error(entry.name):
             return name_error(entry.name)
-        if entry.name in self._entries:
+        if entry.name in self._entries and not replace:
             return (
                 f"a listener named {entry.name!r} is already registered;"
                 " choose another name"

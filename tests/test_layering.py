@@ -31,19 +31,20 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.statistics", "actors.outcomes",
         "actors._importable", "actors._lazy", "actors.primitives", "actors.primitives.payloads",
         "actors.primitives.results", "actors.primitives.buffer_run", "actors.primitives.run_core",
-        "actors.primitives.sequence_run", "registry.directory",
+        "actors.primitives.sequence_run", "registry.directory", "actors.supervision",
         "actors.processes",  # /proc and signals only: the owner watchdog uses it in its actor
     }),
     ("actors", {
         "actors.links", "actors.shell", "actors.worker", "actors.listener", "actors.primitives.service",
         "actors.primitives.run_actor", "actors.primitives.buffer_actor",
         "actors.primitives.sequence_actor", "actors.primitives.run_pool", "actors.services",
-        "registry", "registry.actor", "actors.watchdog",
+        "actors.primitives.resolving",
+        "registry", "registry.actor", "actors.watchdog", "actors.root",
     }),
     ("the user's process", {
         "actors.bases", "actors._inprocess", "actors._mailbox",
         "actors._boundary", "actors.deploy", "actors.organism", "actors.runtime", "actors._runs",
-        "actors._system", "actors.metrics",
+        "actors._system", "actors.metrics", "actors._observing",
     }),
     ("tools on top", {"actors", "actors.__main__"}),
 ]

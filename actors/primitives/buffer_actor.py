@@ -16,7 +16,7 @@ from typing import Any, cast
 from ..codec import Xml
 from ..dispatch import PREFETCH_MAX
 from ..errors import PayloadError
-from ..huh import reply_outcome
+from ..huh import make_huh, reply_outcome
 from ..messages import Address, Batch, BufferItem, BufferRunStart, Delivery, ListenerInfo
 from ..parsing import split_items
 from ..routing import may_send, respond
@@ -99,6 +99,21 @@ class BufferRunActor(RunActor):
             self.send(run.target, items[0] if len(items) == 1 else Batch(tuple(items)))
         if core.finished:
             self.finish()
+
+    def on_moved(self, name: str, address: Address) -> None:
+        """The target's supervisor died: what it held is lost (each such item fails once,
+        ``exited``); the rest goes to its replacement, or, if it is down, fails too."""
+        super().on_moved(name, address)
+        if self.core is None or self.core.finished or name != self.run.label:
+            return
+        text = f"Listener {name} died while it held this item" + ("" if address else "; it is down")
+        self.core.fail(self.core.in_flight_indexes, "exited", make_huh(text, reason="exited"))
+        if address is None:
+            self.core.expire(now=True)
+            self.finish()
+            return
+        self.run = replace(self.run, target=address)
+        self.pump()
 
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None

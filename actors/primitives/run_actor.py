@@ -31,6 +31,8 @@ class RunActor(Shell):
     kind, label, outcome and counts, seconds since it began, and thread id.
     """
 
+    watches_parent = True
+
     start_class: type[RunStart] = RunStart
     kind = "run"  # for the log line: "buffer", "sequence"
 
@@ -94,10 +96,12 @@ class RunActor(Shell):
         if outcome is None:
             return
         answer = self.run.origin.answer_with(self.terminal(outcome))
+        described = self.described(outcome)
+        # The service hears first: a requester who asks for statistics on the answer's
+        # arrival finds the run counted as finished.
+        self.send(self.service, RunFinished(self.run.run_id, described["outcome"]))
         if answer is not None:
             self.send(*answer)
-        described = self.described(outcome)
-        self.send(self.service, RunFinished(self.run.run_id, described["outcome"]))
         log_event("run_finished", run=self.run.run_id, kind=self.kind, label=self.run.label,
                   **described, seconds=time.monotonic() - self.began,
                   thread=self.run.origin.thread_id)

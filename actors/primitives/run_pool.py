@@ -80,6 +80,8 @@ class RunExited:
 class RunPool(Shell):
     """Keeps ``size`` run actors started for one service; forwards their exits to it."""
 
+    watches_parent = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.init: PoolInit | None = None

@@ -8,6 +8,7 @@ fails or is a stale reply to drop.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from typing import Any, cast
@@ -58,6 +59,19 @@ class SequenceRunActor(RunActor):
             deadline=self.expires,
         )
         self.send(run.addresses[index], delivery)
+
+    def on_moved(self, name: str, address: Address) -> None:
+        """A step's supervisor died: later steps go to its replacement; the step it held
+        (if it was the current one) fails, since its answer died with it."""
+        super().on_moved(name, address)
+        if self.core is None or self.core.finished or name not in self.run.steps:
+            return
+        addresses = tuple(address if step == name else known
+                          for step, known in zip(self.run.steps, self.run.addresses, strict=True))
+        self.run = dataclasses.replace(self.run, addresses=addresses)
+        if self.run.steps[self.core.index] == name:
+            self.core.fail(self.core.index, f"Listener {name} died while handling this step")
+            self.finish()
 
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None

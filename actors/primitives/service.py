@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import PayloadError
@@ -25,7 +24,6 @@ from ..messages import (
     Expire,
     PidsReply,
     PidsRequest,
-    Resolved,
     RunFinished,
     RunOrigin,
     RunPid,
@@ -36,30 +34,12 @@ from ..messages import (
 )
 from ..parsing import parse
 from ..routing import respond
-from ..shell import Shell, log_event
+from ..shell import log_event
+from ..supervision import REGISTRY, Down, Moved
+from .resolving import Resolving
 from .run_pool import Launch, Launched, PoolInit, Retire, RunExited, RunPool, Used, Warm
 
-__all__ = ["ServiceActor", "Pending", "terminal_route"]
-
-Continuation = Callable[[dict[str, Address]], None]
-Failure = Callable[[str], None]
-
-
-class Pending:
-    """Names still to resolve before an admission can go on.
-
-    Kept in the service under a number while the registry answers (the
-    continuation is a closure and cannot travel through a pickling base).
-    """
-
-    __slots__ = ("names", "found", "proceed", "unknown")
-
-    def __init__(self, names: list[str], proceed: Continuation, unknown: Failure) -> None:
-        self.names = names
-        self.found: dict[str, Address] = {}
-        self.proceed = proceed
-        self.unknown = unknown
-
+__all__ = ["ServiceActor", "terminal_route"]
 
 WARM_RUNS = 2
 """Run actors a service's pool keeps started ahead of the runs that will use them (see
@@ -91,7 +71,7 @@ def terminal_route(
     return return_address, template
 
 
-class ServiceActor(Shell):
+class ServiceActor(Resolving):
     """Base of the system listeners; subclasses define ``payload_class`` and ``admit``."""
 
     batched_kinds = (Delivery,)
@@ -114,7 +94,6 @@ class ServiceActor(Shell):
         self.init: ServiceInit | None = None
         self.name = ""
         self.active: dict[str, Address] = {}
-        self.waiting: dict[int, Pending] = {}
         self.deadlines: dict[str, float] = {}  # run id -> time.monotonic() of its deadline
         self.unanswered: dict[str, RunOrigin] = {}  # run id -> whom it owes its terminal message
         self.exited: set[str] = set()  # runs whose actor exited; their RunFinished may yet come
@@ -122,7 +101,6 @@ class ServiceActor(Shell):
         self.run_pids: dict[str, int] = {}  # active run id -> the process it runs in
         self.owners: dict[str, str] = {}  # active run id -> who started it (may cancel it)
         self.tick_at: float | None = None
-        self.next_wait = 0
         self.pool: Address = None  # the RunPool child (multiprocess bases)
         self.warm: list[Address] = []  # run actors started ahead by the pool, not yet given a run
         self.last_run = 0.0  # time.monotonic() of the latest run's start
@@ -173,7 +151,9 @@ class ServiceActor(Shell):
             self.init, self.name, self.registry = message, message.name, message.registry
             self.start_pool()
         elif isinstance(message, StatsRequest):
-            counters = (("active", len(self.active)), ("warm", len(self.warm)), *self.counters.items(),
+            # A run that said its last word is not active, though its actor may not have exited.
+            active = len(self.active) - len(self.reported)
+            counters = (("active", active), ("warm", len(self.warm)), *self.counters.items(),
                         *((f"finished_{outcome}", n) for outcome, n in self.finished.items()))
             self.answer(message, sender, StatsReply(counters, message.token))
         elif isinstance(message, PidsRequest):
@@ -219,34 +199,16 @@ class ServiceActor(Shell):
         """Answer the requester with this service's error payload."""
         raise NotImplementedError
 
-    # -- name resolution ---------------------------------------------------
-
-    def resolve(self, names: list[str], proceed: Continuation, unknown: Failure) -> None:
-        """Call ``proceed({name: address})`` once every name is known, else ``unknown(name)``."""
-        self._continue(Pending(list(dict.fromkeys(names)), proceed, unknown))
-
-    def _continue(self, pending: Pending) -> None:
-        while pending.names:
-            name = pending.names[0]
-            address = self.addresses.get(name)
-            if address is None:
-                self.next_wait += 1
-                self.waiting[self.next_wait] = pending
-                self.lookup(name, self.next_wait)
-                return  # the registry answers in on_resolved
-            pending.found[name] = address
-            pending.names.pop(0)
-        pending.proceed(pending.found)
-
-    def on_resolved(self, answer: Resolved) -> None:
-        super().on_resolved(answer)
-        pending = self.waiting.pop(answer.pending, None)
-        if pending is None:
+    def on_moved(self, name: str, address: Address) -> None:
+        """A component was restarted: a new registry is asked again what the old one took
+        with it; every run hears of it (a run whose listener died fails what it held)."""
+        super().on_moved(name, address)
+        if name == REGISTRY:
             return
-        if answer.address is None:
-            pending.unknown(answer.name)
-        else:
-            self._continue(pending)
+        notice = Moved(name, address) if address is not None else Down(name, 0)
+        for child in self.active.values():
+            if child is not None:
+                self.send(child, notice)
 
     # -- runs ----------------------------------------------------------------
 

@@ -1,0 +1,228 @@
+"""The root actor: parent of the registry, the system services and every listener's supervisor.
+
+One per actor system, under the global name ``xmlactors.root`` (its own
+process on the multiprocess bases). The runtime asks it to start each
+component (``StartChild``); the root creates the child, initialises it and
+registers it. When a child dies the root starts its replacement with its
+state rebuilt (see ``actors.supervision``), records the new address with
+the registry, and tells its other children and the runtime where it is now
+(``Moved``), so nobody sends to the dead address again and nobody waits
+for an answer the dead one took with it.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import itertools
+import logging
+import os
+import time
+from typing import Any
+
+from .listener import ListenerActor
+from .messages import (
+    Address,
+    ListenerInfo,
+    PidsReply,
+    PidsRequest,
+    Register,
+    Registered,
+    ServiceInit,
+    StatsReply,
+    StatsRequest,
+)
+from .services import SYSTEM_SERVICES
+from .shell import Shell, log_event
+from .supervision import REGISTRY, ROOT, Down, Moved, RestartBudget, RootInit, StartChild, Started
+
+__all__ = ["RootActor", "ROOT_NAME"]
+
+ROOT_NAME = "xmlactors.root"
+"""The root's Thespian global name: ``Runtime.connect`` finds a served system's root by it."""
+
+
+@dataclasses.dataclass(slots=True)
+class _Starting:
+    """A child created and not yet answering (``restart``: replacing one that died)."""
+
+    request: StartChild
+    address: Address
+    reply_to: Address
+    restart: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class _Child:
+    """What the root keeps of one child: enough to start it again."""
+
+    request: StartChild
+    address: Address
+
+
+class RootActor(Shell):
+    """Starts, registers and restarts the system's components."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.init: RootInit | None = None
+        self.owner: Address = None
+        self.children: dict[str, _Child] = {}  # by component name, in start order
+        self.budget = RestartBudget()
+        self.restarts: collections.Counter[str] = collections.Counter()  # replacements running
+        self.down: set[str] = set()
+        self.answering: dict[int, _Starting] = {}  # awaiting the child's answer, or Registered
+        self.numbers = itertools.count(1)
+
+    def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, StartChild):
+            self.start_child(message, sender)
+        elif isinstance(message, PidsReply) and isinstance(message.token, tuple):
+            self.child_up(message.token[1], sender)
+        elif isinstance(message, Registered):
+            waiting = self.answering.pop(message.token, None)
+            if waiting is not None:
+                self.registered(waiting, message.error)
+        elif isinstance(message, RootInit):
+            self.init, self.owner = message, message.owner or sender
+        elif isinstance(message, StatsRequest):
+            counters = (("restarts", sum(self.restarts.values())),
+                        *((f"restarts:{n}", c) for n, c in self.restarts.items()),
+                        *((f"down:{n}", 1) for n in sorted(self.down)))
+            self.answer(message, sender, StatsReply(counters, message.token))
+        elif isinstance(message, PidsRequest):
+            self.answer(message, sender, PidsReply(((ROOT, os.getpid()),), os.getsid(0), message.token))
+
+    # -- starting ------------------------------------------------------------
+
+    def start_child(self, request: StartChild, sender: Address) -> None:
+        """Start the component ``request`` names (the registry only once) and answer when it is
+        registered; an error text for a name taken or a component the root cannot make."""
+        reply_to = request.reply_to or sender
+        known = self.children.get(request.name)
+        if request.kind == REGISTRY and known is not None:
+            self.send(reply_to, Started(request.name, known.address, "", request.token))
+            return
+        try:
+            address = self.create(request)
+        except Exception as exc:  # noqa: BLE001 - said to the asker, the root goes on
+            self.send(reply_to, Started(request.name, None, f"cannot start {request.name}: {exc}",
+                                        request.token))
+            return
+        self.await_child(_Starting(request, address, reply_to))
+
+    def await_child(self, starting: _Starting) -> None:
+        """Go on once the new child answers: until then its address may be one only this
+        process can use (Thespian fills it in when the child's process reports in)."""
+        number = next(self.numbers)
+        self.answering[number] = starting
+        if starting.request.kind == "placed":  # made outside: its address is usable already
+            self.child_up(number, starting.address)
+        else:
+            self.send(starting.address, PidsRequest(("up", number)))
+
+    def child_up(self, number: int, address: Address) -> None:
+        starting = self.answering.pop(number, None)
+        if starting is None:
+            return
+        starting.address = address
+        request = starting.request
+        if starting.restart:
+            self.restarted(request.name, address)
+        elif request.kind == REGISTRY:
+            self.children[request.name] = _Child(request, address)
+            self.registry = address
+            self.send(starting.reply_to, Started(request.name, address, "", request.token))
+        else:
+            self.answering[number] = starting
+            self.send(self.registry, Register(self.entry(request), address, number))
+
+    def registered(self, starting: _Starting, error: str) -> None:
+        request, address = starting.request, starting.address
+        if error and request.kind != "placed":
+            self.dismiss(address)  # a name already taken: this child never existed
+        elif not error:
+            self.children[request.name] = _Child(request, address)
+        self.send(starting.reply_to,
+                  Started(request.name, None if error else address, error, request.token))
+
+    def create(self, request: StartChild) -> Address:
+        """A new actor for ``request``, initialised (and not registered yet)."""
+        from registry.actor import RegistryActor
+
+        if request.kind == REGISTRY:
+            return self.createActor(RegistryActor)
+        if request.kind == "placed":
+            return request.address
+        assert self.init is not None, "RootInit comes before any service"
+        if request.kind == "service":
+            actor_class = dict(SYSTEM_SERVICES)[request.name]
+            address = self.createActor(actor_class)
+            self.send(address, ServiceInit(request.name, self.registry, self.init.base,
+                                           self.init.run_deadline, self.init.limits))
+            return address
+        assert request.spec is not None
+        address = self.createActor(ListenerActor)
+        self.send(address, dataclasses.replace(request.spec, registry=self.registry))
+        return address
+
+    @staticmethod
+    def entry(request: StartChild) -> ListenerInfo:
+        return request.info or ListenerInfo(request.name, f"system listener {request.name}")
+
+    # -- restarting ----------------------------------------------------------
+
+    def on_child_exited(self, child: Address) -> None:
+        if self.exiting:
+            return
+        name = next((n for n, c in self.children.items() if c.address == child), None)
+        if name is None:  # a replacement that died before it answered?
+            number = next((k for k, s in self.answering.items()
+                           if s.restart and s.address == child), None)
+            if number is None:
+                return  # a child dismissed at its start
+            name = self.answering.pop(number).request.name
+        record = self.children[name]
+        if not self.budget.allow(name, time.monotonic()):
+            self.give_up(name)
+            return
+        try:
+            address = self.create(record.request)
+        except Exception:  # noqa: BLE001 - logged; the component is down, the rest goes on
+            self.give_up(name)
+            return
+        record.address = None  # until the new one answers
+        self.await_child(_Starting(record.request, address, None, restart=True))
+
+    def restarted(self, name: str, address: Address) -> None:
+        """The replacement of ``name`` answered: record it, and tell everyone where it is."""
+        record = self.children[name]
+        record.address = address
+        self.restarts[name] += 1
+        log_event("component_restarted", logging.WARNING, name=name, restarts=self.restarts[name])
+        if record.request.kind == REGISTRY:
+            self.registry = address
+            for other, known in self.children.items():  # rebuilt from what the root knows
+                if other != name and known.address is not None:
+                    self.send(address, Register(self.entry(known.request), known.address))
+        else:
+            self.send(self.registry, Register(self.entry(record.request), address, replace=True))
+        self.tell_everyone(Moved(name, address))
+
+    def give_up(self, name: str) -> None:
+        """Too many restarts of ``name`` (or it cannot start): it stays down, said once."""
+        record = self.children[name]
+        record.address = None
+        self.down.add(name)
+        restarts = self.budget.total[name]
+        log_event("component_down", logging.ERROR, name=name, restarts=restarts,
+                  limit=f"{self.budget.intensity} restarts in {self.budget.period:g} s")
+        self.tell_everyone(Down(name, restarts))
+
+    def tell_everyone(self, notice: Moved | Down) -> None:
+        """Every child that keeps addresses, and the runtime outside."""
+        for name, child in self.children.items():
+            if name != notice.name and child.address is not None:
+                self.send(child.address, notice)
+        if self.owner is not None:
+            self.send(self.owner, notice)

@@ -1,0 +1,120 @@
+"""Supervision on ``multiprocTCPBase``: components SIGKILLed as an operator (or the kernel)
+would, and what the callers of the dead see: never their own timeout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from actors import ComponentDiedError, Runtime, SequenceFailedError
+from actors.testing import RuntimeFactory
+from tests import listeners as L
+from tests.test_supervision import COMPONENTS, QUICK, _everything_answers, _runtime, _until
+
+pytestmark = pytest.mark.multiproc
+
+
+@pytest.fixture
+def xmlactors_base() -> str:
+    return "multiprocTCPBase"
+
+
+def _replaced(rt: Runtime, name: str, old: int) -> bool:
+    now = rt.processes()
+    return name in now and now[name] != old
+
+
+@pytest.mark.parametrize("name", COMPONENTS)
+def test_after_the_sigkill_of_a_component_everything_answers_within_seconds(
+    factory: RuntimeFactory, name: str
+) -> None:
+    rt = _runtime(factory)
+    before = rt.processes()
+    os.kill(before[name], signal.SIGKILL)
+    started = time.monotonic()
+    after = _until(lambda: _replaced(rt, name, before[name]))
+    assert after, f"{name} was not replaced"
+    _everything_answers(rt)
+    assert time.monotonic() - started < QUICK
+    assert rt.statistics().restarts == 1
+
+
+def test_a_buffer_in_flight_when_its_service_dies_ends_with_a_clear_error_at_once(
+    factory: RuntimeFactory
+) -> None:
+    rt = _runtime(factory)
+    pid = rt.processes()["system.buffer"]
+    outcome: list[Any] = []
+    started = threading.Event()
+
+    def run() -> None:
+        started.set()
+        try:
+            outcome.append(rt.map("w", [L.Work(value=i, sleep_ms=300) for i in range(20)],
+                                  timeout=60, max_in_flight=2))
+        except Exception as exc:  # noqa: BLE001 - what the caller gets is the point
+            outcome.append(exc)
+
+    caller = threading.Thread(target=run)
+    caller.start()
+    started.wait(5)
+    _until(lambda: rt.statistics().active_buffers == 1)
+    os.kill(pid, signal.SIGKILL)
+    caller.join(QUICK)
+    assert not caller.is_alive(), "the caller waited for its timeout"
+    assert len(outcome) == 1 and isinstance(outcome[0], ComponentDiedError)
+    assert "system.buffer died before answering" in str(outcome[0])
+    assert rt.map("w", [L.Work(value=1)], timeout=QUICK)[0].value == 2  # the new service
+
+
+def test_a_buffer_whose_listener_dies_fails_what_it_held_and_completes_the_rest(
+    factory: RuntimeFactory
+) -> None:
+    rt = _runtime(factory)
+    pid = rt.processes()["w"]
+    box: list[Any] = []
+    caller = threading.Thread(target=lambda: box.append(
+        rt.buffer("w", [L.Work(value=i, sleep_ms=200) for i in range(20)], timeout=60,
+                  max_in_flight=4)))
+    caller.start()
+    _until(lambda: rt.statistics().handled >= 4)
+    os.kill(pid, signal.SIGKILL)
+    caller.join(QUICK + 10)
+    assert not caller.is_alive() and box
+    outcome = box[0]
+    assert outcome.total == 20 and outcome.missing == 0
+    assert 1 <= outcome.failed <= 4
+    assert {f.reason for f in outcome.failures} == {"exited"}
+    assert all("died while it held this item" in f.text for f in outcome.failures)
+
+
+def test_a_sequence_whose_current_step_dies_fails_naming_it_at_once(
+    factory: RuntimeFactory
+) -> None:
+    rt = _runtime(factory)
+    rt.register("slow", L.work, L.Work)
+    rt.register("after", L.work, L.Work)
+    pid = rt.processes()["slow"]
+    box: list[Any] = []
+
+    def run() -> None:
+        try:
+            box.append(rt.sequence(["slow", "after"], L.Work(value=1, sleep_ms=3000), timeout=60))
+        except SequenceFailedError as exc:
+            box.append(exc)
+
+    caller = threading.Thread(target=run)
+    caller.start()
+    _until(lambda: rt.statistics().active_sequences == 1)
+    os.kill(pid, signal.SIGKILL)
+    caller.join(QUICK)
+    assert not caller.is_alive() and len(box) == 1
+    assert isinstance(box[0], SequenceFailedError) and box[0].failed_step == "slow"
+    assert "died while handling this step" in box[0].error
+
+

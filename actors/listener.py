@@ -45,6 +45,7 @@ from .messages import (
     WorkerReady,
 )
 from .placement import meets_requirements
+from .processes import start_time
 from .routing import forward, may_send, refusal_text
 from .shell import Shell, log_event, logger
 from .worker import WorkerActor
@@ -52,10 +53,8 @@ from .worker import WorkerActor
 __all__ = ["ListenerActor", "LATENCY_BOUNDS"]
 
 LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-"""Upper bounds in seconds of the call-duration buckets a listener counts (then +Inf).
-
-Fixed, so every listener's histogram adds up with every other's (``actors.metrics``).
-"""
+"""Upper bounds in seconds of the call-duration buckets a listener counts (then +Inf);
+fixed, so every listener's histogram adds up with every other's (``actors.metrics``)."""
 
 TIMEOUT_GRACE = 1.0
 """Seconds past its ``timeout`` an async call may take before its worker counts as stuck.
@@ -368,16 +367,19 @@ class ListenerActor(Shell):
         self.reply_huh(caller, f"Unknown listener: {answer.name}", self.spec.name)
 
     def on_child_exited(self, child: Address) -> None:
-        """Fail every job the dead worker held, then replace it (unless we are exiting)."""
-        slot = self._slot_of(child)
-        if self.spec is None or slot < 0 or self.exiting:
+        """Fail every job a dead worker held, then replace it (unless we are exiting). Of
+        workers that die at once Thespian may report one (signals coalesce): look at all."""
+        if self.spec is None or self.exiting:
             return
-        self.counters["replaced"] += 1
-        logger().warning("listener %s: worker %d exited holding %d jobs; replacing it",
-                    self.spec.name, slot, len(self.dispatch.held(slot)))
-        self.fail_lost(slot)
-        self.workers[slot] = _Worker(self.spawn(slot))
-        self.hand_out(self.dispatch.restored(slot))
+        known = self._slot_of(child)
+        for slot, worker in enumerate(self.workers):
+            if slot == known or (worker.pid and start_time(worker.pid) is None):
+                self.counters["replaced"] += 1
+                logger().warning("listener %s: worker %d exited holding %d jobs; replacing it",
+                                 self.spec.name, slot, len(self.dispatch.held(slot)))
+                self.fail_lost(slot)
+                self.workers[slot] = _Worker(self.spawn(slot))
+                self.hand_out(self.dispatch.restored(slot))
 
     def on_exit(self) -> None:
         # Thespian tells children to exit; make sure a hung worker does not linger.

@@ -118,3 +118,24 @@ def test_a_sequence_whose_current_step_dies_fails_naming_it_at_once(
     assert "died while handling this step" in box[0].error
 
 
+
+
+def test_workers_killed_at_once_are_each_noticed_and_replaced(factory: RuntimeFactory) -> None:
+    rt = factory.started()
+    rt.register("w3", L.work, L.Work, workers=3)
+    before = rt.processes()
+    box: list[Any] = []
+    caller = threading.Thread(target=lambda: box.append(
+        rt.buffer("w3", [L.Work(value=i, sleep_ms=1000) for i in range(9)], timeout=60)))
+    caller.start()
+    assert _until(lambda: rt.counters()["w3"].get("in_flight", 0) >= 3)
+    for slot in range(3):
+        os.kill(before[f"w3/worker/{slot}"], signal.SIGKILL)
+    caller.join(QUICK + 10)  # 6 more items of 1 s on 3 new workers; not the 60 s deadline
+    assert not caller.is_alive() and box
+    outcome = box[0]
+    assert (outcome.successful, outcome.failed, outcome.missing) == (6, 3, 0)
+    assert {f.reason for f in outcome.failures} == {"exited"}
+    assert rt.statistics().replaced_workers == 3
+    after = rt.processes()
+    assert all(after[f"w3/worker/{s}"] != before[f"w3/worker/{s}"] for s in range(3))

@@ -10,7 +10,6 @@ stop, or, when attached, lets go of the served system and leaves it running.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
@@ -18,9 +17,8 @@ from thespian.actors import ActorSystem
 
 from . import bases, processes, watchdog
 from ._mailbox import InProcessMailbox, Mailbox, ReceiverMailbox
-from .deploy import check_local, place, probe
-from .errors import DuplicateListenerError
-from .listener import ListenerActor
+from .deploy import check_local, probe
+from .errors import DuplicateListenerError, PlacementError
 from .messages import (
     Address,
     ListenerSpec,
@@ -28,7 +26,8 @@ from .messages import (
     PidsRequest,
 )
 from .parsing import ParseLimits
-from .root import ROOT_NAME, RootActor
+from .placement import capability_flags, describe
+from .root import PLACEMENT, ROOT_NAME, RootActor
 from .services import SYSTEM_SERVICES
 from .supervision import REGISTRY, RootInit, StartChild, Started
 
@@ -113,11 +112,16 @@ class System:
 
     def start_child(self, request: StartChild) -> Address:
         """Have the root start, initialise and register a component; its address
-        (``DuplicateListenerError`` for a taken name, ``RuntimeError`` if it cannot start)."""
-        (answer,) = self.mailbox.gather([(self.root, request)], START_WAIT)
+        (``DuplicateListenerError`` for a taken name, ``PlacementError`` when no member
+        offers what it requires, ``RuntimeError`` if it cannot start)."""
+        (answer,) = self.mailbox.gather([(self.root, request)], START_WAIT + request.wait)
         assert isinstance(answer, Started)
         if answer.error.startswith("a listener named"):
             raise DuplicateListenerError(request.name)
+        if answer.error.startswith(PLACEMENT):
+            requires = dict(request.requires)
+            raise PlacementError(request.name, describe(requires), request.wait,
+                                 capability_flags(requires))
         if answer.error:
             raise RuntimeError(answer.error)
         return answer.address
@@ -132,12 +136,9 @@ class System:
         self, spec: ListenerSpec, requires: dict[str, Any] | None, placement_wait: float
     ) -> Address:
         """Create a listener's actor (placed on a member that meets ``requires``) and register it."""
-        if not requires:  # the root's child: restarted if it dies
-            return self.start_child(StartChild("listener", spec.name, spec, spec.info()))
-        # Placed on another member of the convention: not under the root (see architecture.md).
-        address = place(self.mailbox, ListenerActor, spec.name, requires, placement_wait)
-        self.mailbox.send(address, dataclasses.replace(spec, registry=self.registry))
-        return self.start_child(StartChild("placed", spec.name, None, spec.info(), address))
+        return self.start_child(StartChild("listener", spec.name, spec, spec.info(),
+                                           tuple(sorted((requires or {}).items())),
+                                           placement_wait if requires else 0.0))
 
     # -- the end -------------------------------------------------------------
 

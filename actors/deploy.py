@@ -1,13 +1,13 @@
-"""Deployments: placing a listener on a member of a convention, and reaching a served system.
+"""Deployments: waiting for a convention's leader, and reaching a served system.
 
 Several actor systems (``xmlactors serve``, one per process or host) form a
 Thespian *convention*: the first one started is the leader, the others join
 it with ``--convention HOST:PORT`` and offer capabilities
 (``--capability gpu=true``). A listener whose organism entry says
-``<requires gpu="true"/>`` is created on a system offering them.
+``<requires gpu="true"/>`` is created on a system offering them, by the root
+actor (``actors.root``); the pure rules of placement are in ``placement``.
 
-This module runs in the user's process (the Runtime's); the pure rules of
-placement are in ``placement``.
+This module runs in the user's process (the Runtime's).
 """
 
 from __future__ import annotations
@@ -15,17 +15,10 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Mapping
-from typing import Any
 
-from thespian.actors import NoCompatibleSystemForActor
-
-from ._mailbox import Mailbox
-from .errors import NoSystemError, PlacementError
-from .placement import capability_flags, describe
+from .errors import NoSystemError
 
 __all__ = [
-    "place",
     "wait_for_leader",
     "is_listening",
     "check_local",
@@ -35,31 +28,7 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 _RETRY = 0.2
-"""Seconds between placement attempts while no member offers the capabilities yet."""
-
-
-# -- placement ------------------------------------------------------------------
-
-
-def place(
-    mailbox: Mailbox, actor_class: type, name: str, requires: Mapping[str, Any], wait: float
-) -> Any:
-    """Create ``actor_class`` on a system meeting ``requires``; its address.
-
-    Thespian answers at once when no system of the convention qualifies,
-    and a member may still be joining: so try again every ``_RETRY``
-    seconds, up to ``wait`` seconds, then raise ``PlacementError``.
-    """
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return mailbox.create_actor(actor_class, targetActorRequirements=dict(requires))
-        except NoCompatibleSystemForActor:
-            if time.monotonic() >= deadline:
-                raise PlacementError(
-                    name, describe(requires), wait, capability_flags(requires)
-                ) from None
-        time.sleep(_RETRY)  # waiting for a member to join the convention, not for an actor
+"""Seconds between looks at whether the leader's admin listens yet."""
 
 
 def wait_for_leader(convention: str, wait: float) -> None:

@@ -41,6 +41,12 @@ __all__ = ["RootActor", "ROOT_NAME"]
 ROOT_NAME = "xmlactors.root"
 """The root's Thespian global name: ``Runtime.connect`` finds a served system's root by it."""
 
+PLACE_RETRY = 0.5
+"""Seconds between tries to place a listener while no member offers what it requires."""
+
+PLACEMENT = "placement:"
+"""How a ``Started`` error for a listener no member would take begins."""
+
 
 @dataclasses.dataclass(slots=True)
 class _Starting:
@@ -50,6 +56,7 @@ class _Starting:
     address: Address
     reply_to: Address
     restart: bool = False
+    until: float = 0.0  # placement: time.monotonic() after which no member will do
 
 
 @dataclasses.dataclass(slots=True)
@@ -71,7 +78,8 @@ class RootActor(Shell):
         self.budget = RestartBudget()
         self.restarts: collections.Counter[str] = collections.Counter()  # replacements running
         self.down: set[str] = set()
-        self.answering: dict[int, _Starting] = {}  # awaiting the child's answer, or Registered
+        self.booting: dict[int, _Starting] = {}  # created, awaiting the child's first answer
+        self.answering: dict[int, _Starting] = {}  # awaiting the registry's Registered
         self.numbers = itertools.count(1)
 
     def on_message(self, message: Any, sender: Address) -> None:
@@ -113,17 +121,43 @@ class RootActor(Shell):
 
     def await_child(self, starting: _Starting) -> None:
         """Go on once the new child answers: until then its address may be one only this
-        process can use (Thespian fills it in when the child's process reports in)."""
+        process can use (Thespian fills it in when the child's process reports in).
+
+        A placed listener's creation fails silently when no member offers what it
+        requires (Thespian tells the creator nothing): so it is tried again every
+        ``PLACE_RETRY`` seconds until one answers or its ``wait`` is over."""
         number = next(self.numbers)
-        self.answering[number] = starting
-        if starting.request.kind == "placed":  # made outside: its address is usable already
-            self.child_up(number, starting.address)
-        else:
+        self.booting[number] = starting
+        self.send(starting.address, PidsRequest(("up", number)))
+        if starting.request.requires:
+            starting.until = time.monotonic() + starting.request.wait
+            self.set_timer(PLACE_RETRY, ("place", number))
+
+    def on_wakeup(self, payload: Any) -> None:
+        if isinstance(payload, tuple) and payload[0] == "place":
+            self.place_again(payload[1])
+
+    def place_again(self, number: int) -> None:
+        starting = self.booting.get(number)
+        if starting is None:
+            return  # it answered
+        request = starting.request
+        if time.monotonic() < starting.until:
+            starting.address = self.create(request)
             self.send(starting.address, PidsRequest(("up", number)))
+            self.set_timer(PLACE_RETRY, ("place", number))
+            return
+        del self.booting[number]
+        if starting.restart:
+            self.give_up(request.name)
+        else:
+            error = f"{PLACEMENT} no member offered it within {request.wait:g} s"
+            self.send(starting.reply_to, Started(request.name, None, error, request.token))
 
     def child_up(self, number: int, address: Address) -> None:
-        starting = self.answering.pop(number, None)
-        if starting is None:
+        starting = self.booting.pop(number, None)
+        if starting is None:  # a placed listener's earlier try, placed after all: one is enough
+            self.dismiss(address)
             return
         starting.address = address
         request = starting.request
@@ -139,7 +173,7 @@ class RootActor(Shell):
 
     def registered(self, starting: _Starting, error: str) -> None:
         request, address = starting.request, starting.address
-        if error and request.kind != "placed":
+        if error:
             self.dismiss(address)  # a name already taken: this child never existed
         elif not error:
             self.children[request.name] = _Child(request, address)
@@ -152,8 +186,6 @@ class RootActor(Shell):
 
         if request.kind == REGISTRY:
             return self.createActor(RegistryActor)
-        if request.kind == "placed":
-            return request.address
         assert self.init is not None, "RootInit comes before any service"
         if request.kind == "service":
             actor_class = dict(SYSTEM_SERVICES)[request.name]
@@ -162,7 +194,8 @@ class RootActor(Shell):
                                            self.init.run_deadline, self.init.limits))
             return address
         assert request.spec is not None
-        address = self.createActor(ListenerActor)
+        address = self.createActor(ListenerActor,
+                                   targetActorRequirements=dict(request.requires) or None)
         self.send(address, dataclasses.replace(request.spec, registry=self.registry))
         return address
 
@@ -177,11 +210,11 @@ class RootActor(Shell):
             return
         name = next((n for n, c in self.children.items() if c.address == child), None)
         if name is None:  # a replacement that died before it answered?
-            number = next((k for k, s in self.answering.items()
+            number = next((k for k, s in self.booting.items()
                            if s.restart and s.address == child), None)
             if number is None:
                 return  # a child dismissed at its start
-            name = self.answering.pop(number).request.name
+            name = self.booting.pop(number).request.name
         record = self.children[name]
         if not self.budget.allow(name, time.monotonic()):
             self.give_up(name)

@@ -50,18 +50,19 @@ class RootInit:
 class StartChild:
     """Ask the root to start and register one component; answered by ``Started``.
 
-    ``kind`` is ``"registry"``, ``"service"`` (``name`` says which),
-    ``"listener"`` (``spec`` is its spec, ``info`` its registry entry) or
-    ``"placed"``: a listener the runtime created on another member of a
-    convention, at ``address``, which the root only registers (and registers
-    again with a restarted registry), not being its parent.
+    ``kind`` is ``"registry"``, ``"service"`` (``name`` says which) or
+    ``"listener"`` (``spec`` is its spec, ``info`` its registry entry). A
+    listener with ``requires`` is placed on a member of the convention that
+    offers those capabilities, tried again for up to ``wait`` seconds while
+    none does (a member may still be joining).
     """
 
     kind: str
     name: str
     spec: ListenerSpec | None = None
     info: ListenerInfo | None = None
-    address: Address = None
+    requires: tuple[tuple[str, Any], ...] = ()
+    wait: float = 0.0
     token: Any = None
     reply_to: Address = None
 

@@ -98,6 +98,22 @@ def test_a_listener_is_placed_on_the_member_offering_its_capability_and_a_buffer
     assert [session_pids(s) for s in sessions] == [[], []]
 
 
+def test_a_placed_listener_whose_supervisor_dies_is_placed_again_on_the_member(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    leader, member = convention(runtime_factory, gpu="true")
+    leader.register("heavy", L.work, L.Work, requires={"gpu": True})
+    before = leader.processes(timeout=WAIT)["heavy"]
+    assert before in session_pids(member.session_id)
+    os.kill(before, signal.SIGKILL)
+    deadline = time.monotonic() + WAIT
+    while leader.statistics(timeout=WAIT).restarts < 1 and time.monotonic() < deadline:
+        pass  # asking the root until it says the restart is done
+    after = leader.processes(timeout=WAIT)["heavy"]
+    assert after != before and after in session_pids(member.session_id)
+    assert leader.ask("heavy", L.Work(value=4), timeout=WAIT).pid in session_pids(member.session_id)
+
+
 def test_a_listener_no_member_can_host_is_an_error_at_start_naming_it(
     runtime_factory: RuntimeFactory,
 ) -> None:

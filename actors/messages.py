@@ -304,10 +304,6 @@ class PidsReply:
     session_id: int  # of the actor system's processes
     token: Any = None
 
-    @property
-    def pids(self) -> tuple[int, ...]:
-        return tuple(pid for _name, pid in self.processes)
-
 
 # -- orchestration runs -----------------------------------------------------------
 
@@ -366,6 +362,7 @@ class BufferRunStart(RunStart):
     window: int = 1
     progress_to: tuple[Address, Delivery] | None = None
     stream: bool = False  # results go to progress_to as they come, none kept for the end
+    resilience: Any = None  # a primitives.retry.Resilience: retries, item timeout, dead letters
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ class ItemFailure:
     index: int
     reason: str
     text: str = ""
+    attempts: int = 1  # how many times it was sent (``retries``)
 
     def __str__(self) -> str:
         return f"item {self.index} {self.reason}" + (f": {self.text}" if self.text else "")
@@ -85,9 +86,10 @@ def read_items(
 
 def _failure(index: int, item: etree._Element, children: list[etree._Element]) -> ItemFailure:
     reason = item.get("reason", "")
+    attempts = int(item.get("attempts", "1"))
     if not children:
         text = (item.text or "").strip()
         missing = reason == REASON_TIMEOUT or text == MISSING_TEXT
         return ItemFailure(index, reason or (REASON_TIMEOUT if missing else REASON_ERROR),
-                           "" if missing else text)
-    return ItemFailure(index, reason or REASON_ERROR, error_of(children[0]))
+                           "" if missing else text, attempts)
+    return ItemFailure(index, reason or REASON_ERROR, error_of(children[0]), attempts)

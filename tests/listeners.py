@@ -293,3 +293,43 @@ def started(log_path: str) -> list[tuple[int, int]]:
 def blow_up(payload: Echo, meta: HandlerMetadata) -> HandlerResponse:
     """Answers ``Echo(n)`` with an Echo of n characters: a small ask, as large a reply as asked."""
     return HandlerResponse.respond(Echo("x" * int(payload.text)))
+
+
+@xmlify
+@dataclass
+class Flaky:
+    """An item whose first ``fail_first`` attempts raise and first ``hang_first`` hang (each
+    attempt is one byte appended to ``log_dir/INDEX``, so processes count them together)."""
+
+    index: int = 0
+    fail_first: int = 0
+    hang_first: int = 0
+    log_dir: str = ""
+
+
+async def flaky(payload: Flaky, meta: HandlerMetadata) -> HandlerResponse:
+    with open(os.path.join(payload.log_dir, str(payload.index)), "ab") as log:
+        attempt = log.seek(0, os.SEEK_END) + 1
+        log.write(b"x")
+    if attempt <= payload.hang_first:
+        await asyncio.sleep(30)
+    if attempt <= payload.fail_first:
+        raise RuntimeError(f"item {payload.index} attempt {attempt} fails")
+    return HandlerResponse.respond(Napped(payload.index, attempt))
+
+
+def attempts_of(log_dir: str, index: int) -> int:
+    """How many attempts of ``index`` a ``flaky`` handler started."""
+    try:
+        return os.path.getsize(os.path.join(log_dir, str(index)))
+    except FileNotFoundError:
+        return 0
+
+
+async def keep_letters(payload: object, meta: HandlerMetadata) -> None:
+    """A dead-letter listener: appends each letter's XML, one per line, to ``LETTERS``."""
+    from actors.primitives import DeadLetter
+
+    assert isinstance(payload, DeadLetter)
+    with open(os.environ["XMLACTORS_TEST_LETTERS"], "a", encoding="utf-8") as out:
+        out.write(payload.to_bytes().decode("utf-8").replace("\n", " ") + "\n")

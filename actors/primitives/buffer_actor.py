@@ -29,8 +29,10 @@ from .payloads import (
     BufferProgress,
     BufferResults,
     BufferStart,
+    DeadLetter,
 )
 from .results import ItemResult, results_element
+from .retry import Resilience, RetryPolicy, parse_retry_on
 from .run_actor import RunActor
 from .run_core import bad_timeout
 from .service import ServiceActor
@@ -72,13 +74,16 @@ class BufferRunActor(RunActor):
         super().__init__(*args, **kwargs)
         self.progress_step = 1
         self.progress_sent = 0
-        self.fresh: list[ItemResult] = []  # stream mode: results not yet sent on
+        self.resilience = Resilience()
+        self.wake_at: float | None = None  # the pending retry / item-timeout timer
 
     def begin(self, run: BufferRunStart) -> None:
         self.run = run
+        self.resilience = run.resilience or Resilience()
         self.core = BufferRun(
             run.run_id, len(run.items), window=run.window, timeout=run.timeout,
             clock=time.monotonic, keep_payloads=not run.stream,
+            retry=self.resilience.policy, item_timeout=self.resilience.item_timeout,
         )
         self.progress_step = max(1, len(run.items) // 20)
         self.pump()
@@ -99,6 +104,29 @@ class BufferRunActor(RunActor):
             self.send(run.target, items[0] if len(items) == 1 else Batch(tuple(items)))
         if core.finished:
             self.finish()
+            return
+        due = core.next_wakeup()  # a retry's backoff, an attempt's item_timeout
+        if due is not None and (self.wake_at is None or due < self.wake_at):
+            self.wake_at = due
+            self.set_timer(due - time.monotonic(), ("retry", due))
+
+    def on_wakeup(self, payload: Any) -> None:
+        if not (isinstance(payload, tuple) and payload[0] == "retry"):
+            super().on_wakeup(payload)
+        elif payload[1] == self.wake_at and self.core is not None and not self.core.finished:
+            self.wake_at = None
+            self.core.expire_items()
+            self.pump()
+
+    def dead_letter(self, index: int, result: ItemResult | None) -> None:
+        reason = result.reason if result is not None else "timeout"
+        letter = DeadLetter(self.run.run_id, index, reason, result.attempts if result else 0,
+                            Xml(self.run.items[index].decode("utf-8")),
+                            Xml(result.payload.decode("utf-8") if result else ""))
+        origin = self.run.origin
+        self.send(self.resilience.dead_letter_address, Delivery(
+            self.resilience.dead_letter, "system.buffer", origin.thread_id, letter.to_bytes(),
+            authority=origin.authority, principal=origin.principal))
 
     def on_moved(self, name: str, address: Address) -> None:
         """The target's supervisor died: what it held is lost (each such item fails once,
@@ -118,20 +146,20 @@ class BufferRunActor(RunActor):
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None
         success, reason = reply_outcome(reply.payload)
-        counted = self.core.record(reply.token, success, reply.payload, reason)
-        if counted and self.run.stream:
-            self.fresh.append(ItemResult(reply.token, success, reply.payload, reason))
+        self.core.record(reply.token, success, reply.payload, reason)
         self.report_progress()
         self.pump()
 
     def after_messages(self) -> None:
         """Stream mode: what came with these messages goes on to the requester, in one send."""
-        if self.fresh and self.core is not None and not self.core.finished:
+        if self.run.stream and self.core is not None and not self.core.finished:
             self.send_results()
 
     def send_results(self) -> None:
         assert self.core is not None and self.run.progress_to is not None
-        fresh, self.fresh = self.fresh, []
+        fresh = self.core.take_fresh()
+        if not fresh:
+            return
         results = cast(Xml, results_element(fresh, positions=False))
         update = BufferResults(self.run.run_id, results, self.core.completed, self.core.total)
         address, template = self.run.progress_to
@@ -149,10 +177,12 @@ class BufferRunActor(RunActor):
             self.send(address, replace(template, payload=update))
 
     def terminal(self, outcome: Any) -> bytes:
+        if self.resilience.dead_letter_address is not None:  # each item failed for good, once
+            for index, result in enumerate(outcome.items):
+                if result is None or not result.success:
+                    self.dead_letter(index, result)
         if self.run.stream:  # the last results go on, then the counts alone
-            self.fresh += [r for r in outcome.items if r is not None and r.missing]
-            if self.fresh:
-                self.send_results()
+            self.send_results()
             results = cast(Xml, results_element([]))
         else:  # the <results> element is embedded as it is: no text written and parsed again
             results = cast(Xml, results_element(outcome.items))
@@ -201,7 +231,7 @@ class BufferService(ServiceActor):
         if error:
             self.refuse(delivery, start, error)
             return
-        names = [start.target] + ([start.return_to] if start.return_to else [])
+        names = [start.target] + [n for n in (start.return_to, start.dead_letter) if n]
         self.resolve(
             names,
             lambda found: self._launch(delivery, start, items, found),
@@ -215,14 +245,14 @@ class BufferService(ServiceActor):
             return "No target specified"
         if start.buffer_id in self.active:
             return f"Buffer {start.buffer_id} is already active"
-        for name in (start.target, start.return_to):
+        for name in (start.target, start.return_to, start.dead_letter):
             if name and not may_send(delivery.authority, name):
                 return self.refused_send(delivery, name)
         if start.max_in_flight < 0:
             return f"max_in_flight must not be negative, got {start.max_in_flight}"
         if bad_timeout(start.timeout):
             return bad_timeout(start.timeout)
-        return ""
+        return _resilience_error(start)
 
     def _launch(
         self, delivery: Delivery, start: Any, items: list[bytes], found: dict[str, Address]
@@ -244,6 +274,9 @@ class BufferService(ServiceActor):
             progress_to=respond(delivery, b"", self.name)
             if (start.progress or start.stream) and start.collect else None,
             stream=start.stream and start.collect,
+            resilience=Resilience(
+                RetryPolicy(start.retries, start.retry_backoff, parse_retry_on(start.retry_on)),
+                start.item_timeout, start.dead_letter, found.get(start.dead_letter)),
         )
         self.spawn_run(run)
         if not start.collect:
@@ -251,7 +284,23 @@ class BufferService(ServiceActor):
             self.reply(delivery, dispatched.to_bytes(), self.name)
 
 
+def _resilience_error(start: Any) -> str:
+    """What is wrong with a start's retry and dead-letter fields, or ""."""
+    if start.retries < 0 or start.retry_backoff < 0:
+        return f"retries and retry_backoff must not be negative, got {start.retries}, " \
+               f"{start.retry_backoff}"
+    try:
+        parse_retry_on(start.retry_on)
+    except ValueError as exc:
+        return str(exc)
+    if start.item_timeout:
+        return bad_timeout(start.item_timeout).replace("timeout", "item_timeout", 1)
+    return ""
+
+
 def _unknown(name: str, start: Any) -> str:
     if name == start.target:
         return f"Unknown target listener: {name}"
+    if name == start.dead_letter:
+        return f"Unknown dead_letter listener: {name}"
     return f"Unknown return_to listener: {name}"

@@ -8,7 +8,9 @@ Hypothesis drives it with a fake one.
 Invariants (tested as a state machine):
 
 - each index is filled at most once; the first reply wins, later ones are dropped;
-- ``in_flight <= window`` at all times, and items are dispatched in index order;
+- ``in_flight <= window`` at all times; first attempts go in index order, and a
+  failure the ``RetryPolicy`` allows goes again after its backoff instead of
+  filling its index (``retry``); an attempt past ``item_timeout`` is a timeout;
 - ``successful + failed + missing == completed`` and ``pending == total - completed``;
 - the run finishes when every index is filled, or at the deadline (the unfilled
   ones become missing); after that nothing is dispatched or recorded;
@@ -20,7 +22,8 @@ deadline (once) and the final formatting walk all indexes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .results import (
@@ -30,6 +33,7 @@ from .results import (
     ItemResult,
     format_results,
 )
+from .retry import Retries, RetryPolicy
 from .run_core import Clock, RunCore
 
 __all__ = ["BufferSummary", "BufferRun", "Clock", "ItemResult"]
@@ -66,13 +70,14 @@ class BufferRun(RunCore):
     """
 
     __slots__ = (
-        "_failed", "_in_flight", "_keep", "_missing", "_next", "_results", "_successful",
-        "_total", "_window",
+        "_failed", "_fresh", "_in_flight", "_item_timeout", "_keep", "_missing", "_next",
+        "_results", "_retries", "_sent_at", "_successful", "_total", "_window",
     )
 
     def __init__(
         self, buffer_id: str, total: int, *, window: int, timeout: float, clock: Clock,
-        keep_payloads: bool = True,
+        keep_payloads: bool = True, retry: RetryPolicy | None = None, item_timeout: float = 0.0,
+        uniform: Callable[[], float] = random.random,
     ) -> None:
         if total < 1:
             raise ValueError(
@@ -85,7 +90,8 @@ class BufferRun(RunCore):
                 "resolve max_in_flight=0 to the base's default in the shell"
             )
         super().__init__(buffer_id, timeout, clock)
-        self._keep = keep_payloads  # False: results go on as they come, only counts stay
+        self._keep = keep_payloads  # False: results go on as they come (take_fresh), none kept
+        self._fresh: list[ItemResult] = []
         self._total = total
         self._window = window
         self._results: list[ItemResult | None] = [None] * total
@@ -94,20 +100,59 @@ class BufferRun(RunCore):
         self._successful = 0
         self._failed = 0
         self._missing = 0
+        self._retries = Retries(retry or RetryPolicy(), total, uniform)
+        self._item_timeout = item_timeout
+        self._sent_at: dict[int, float] = {}  # in-flight index -> when (with item_timeout)
 
     # -- transitions ---------------------------------------------------------
 
     def take_dispatches(self) -> list[int]:
-        """Indexes to send now, in index order, filling the window; marks them in flight."""
-        if self.finished:
+        """Indexes to send now, filling the window: retries that are due, then first
+        attempts in index order; marks them in flight."""
+        room = self._window - len(self._in_flight)
+        if self.finished or room <= 0:
             return []
-        room = min(self._window - len(self._in_flight), self._total - self._next)
-        if room <= 0:
-            return []
-        batch = list(range(self._next, self._next + room))
-        self._next += room
+        now = self._clock()
+        batch = self._retries.due(now, room) if self._retries else []
+        fresh = min(room - len(batch), self._total - self._next)
+        if fresh > 0:
+            batch.extend(range(self._next, self._next + fresh))
+            self._next += fresh
+        for index in batch:
+            self._retries.attempts[index] += 1
+            if self._item_timeout:
+                self._sent_at[index] = now
         self._in_flight.update(batch)
         return batch
+
+    def expire_items(self) -> int:
+        """Attempts out longer than ``item_timeout`` time out (to be retried, or missing);
+        returns how many timed out."""
+        if not self._item_timeout:
+            return 0
+        cutoff = self._clock() - self._item_timeout
+        late = [index for index, sent in self._sent_at.items() if sent <= cutoff]
+        for index in late:
+            self._settle(ItemResult(index, False, b"", REASON_TIMEOUT, self.attempts(index)))
+        return len(late)
+
+    def take_fresh(self) -> list[ItemResult]:
+        """A run that keeps no payloads (``keep_payloads=False``): the results filled since
+        the last call, payloads included, for the shell to send on."""
+        fresh, self._fresh = self._fresh, []
+        return fresh
+
+    def next_wakeup(self) -> float | None:
+        """When a retry falls due or an attempt reaches its ``item_timeout`` (clock time)."""
+        times = [self._retries.next_due()]
+        if self._sent_at:
+            times.append(min(self._sent_at.values()) + self._item_timeout)
+        known = [t for t in times if t is not None]
+        return min(known) if known else None
+
+    def attempts(self, index: int) -> int:
+        """How many times ``index`` was sent so far."""
+        return self._retries.attempts[index]
 
     def record(
         self, index: int, success: bool, payload: bytes, reason: str = ""
@@ -120,13 +165,21 @@ class BufferRun(RunCore):
         Raises ``ValueError`` for a reason that contradicts ``success``.
         """
         reason = _normalized_reason(success, reason)
-        if reason == REASON_TIMEOUT or not self._keep:
-            payload = b""  # a missing item carries no payload; a streaming run keeps none
+        if reason == REASON_TIMEOUT:
+            payload = b""  # a missing item carries no payload
         if index not in self._in_flight:
             # Also covers "finished": nothing is in flight once the run is over.
             self._dropped += 1
             return False
-        self._fill(ItemResult(index, success, payload, reason))
+        return self._settle(ItemResult(index, success, payload, reason, self.attempts(index)))
+
+    def _settle(self, result: ItemResult) -> bool:
+        """An attempt of an in-flight index ended: it goes again, or fills its index (True)."""
+        self._in_flight.remove(result.index)
+        self._sent_at.pop(result.index, None)
+        if self._retries.consider(result, self._clock()):
+            return False
+        self._fill(result)
         return True
 
     def fail(self, indexes: Iterable[int], reason: str, payload: bytes) -> int:
@@ -142,8 +195,8 @@ class BufferRun(RunCore):
         filled = 0
         for index in indexes:
             if index in self._in_flight:
-                self._fill(ItemResult(index, False, payload, reason))
-                filled += 1
+                filled += self._settle(ItemResult(index, False, payload, reason,
+                                                  self.attempts(index)))
         return filled
 
     def expire(self, now: bool = False) -> bool:
@@ -154,13 +207,14 @@ class BufferRun(RunCore):
         if not self._past_deadline(now):
             return False
         for index in sorted(self._in_flight):
-            self._fill(ItemResult(index, False, b"", REASON_TIMEOUT))
+            self._in_flight.remove(index)
+            self._fill(ItemResult(index, False, b"", REASON_TIMEOUT, self.attempts(index)))
+        self._sent_at.clear()
+        for last in self._retries.waiting():  # failed, waiting to go again: that failure stands
+            self._fill(last)
         while self._next < self._total:
             # Never dispatched: nothing was sent, so nothing can come back.
-            self._results[self._next] = ItemResult(
-                self._next, False, b"", REASON_TIMEOUT
-            )
-            self._missing += 1
+            self._fill(ItemResult(self._next, False, b"", REASON_TIMEOUT))
             self._next += 1
         return True
 
@@ -178,8 +232,10 @@ class BufferRun(RunCore):
         )
 
     def _fill(self, result: ItemResult) -> None:
-        """Store an in-flight index's result and update the counts."""
-        self._in_flight.remove(result.index)
+        """Store an index's result (no longer in flight) and update the counts."""
+        if not self._keep:
+            self._fresh.append(result)
+            result = ItemResult(result.index, result.success, b"", result.reason, result.attempts)
         self._results[result.index] = result
         if result.success:
             self._successful += 1

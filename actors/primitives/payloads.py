@@ -28,6 +28,7 @@ __all__ = [
     "BufferResults",
     "BufferCancel",
     "BufferItem",
+    "DeadLetter",
     "SequenceStart",
     "SequenceComplete",
     "SequenceError",
@@ -61,6 +62,15 @@ class BufferStart(XmlPayload):
     stream: bool = False
     """Send each result to the requester as it comes (``BufferResults``); the terminal
     ``BufferComplete`` then holds the counts only (used by ``Runtime.stream``)."""
+    retries: int = 0
+    """Attempts an item gets after its first, for the reasons in ``retry_on``."""
+    retry_backoff: float = 0.1
+    """Seconds: the base of the exponential backoff (full jitter) between attempts."""
+    retry_on: str = "timeout exited error"
+    item_timeout: float = 0.0
+    """Seconds one attempt may take (0: only the run's ``timeout`` bounds it)."""
+    dead_letter: str = ""
+    """A listener told each item that failed for good, as a ``DeadLetter``."""
 
     def __post_init__(self) -> None:
         if isinstance(self.items, bytes):
@@ -124,6 +134,20 @@ class BufferResults(XmlPayload):
     results: Xml = Xml("")
     done: int = 0
     total: int = 0
+
+
+@xmlify
+@dataclass
+class DeadLetter(XmlPayload):
+    """Told to a Buffer's ``dead_letter`` listener for each item that failed for good:
+    ``item`` as it was sent, ``error`` its last answer (a ``<huh>``; empty when missing)."""
+
+    buffer_id: str = ""
+    index: int = 0
+    reason: str = ""
+    attempts: int = 1
+    item: Xml = Xml("")
+    error: Xml = Xml("")
 
 
 @xmlify

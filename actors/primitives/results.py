@@ -68,6 +68,8 @@ class ItemResult:
     success: bool
     payload: bytes
     reason: str = ""
+    attempts: int = 1
+    """How many times the item was sent (1 if never; written ``attempts="N"`` only above 1)."""
 
     def __post_init__(self) -> None:
         if self.index < 0:
@@ -158,6 +160,8 @@ def results_element(
         item.set("success", "true" if result.success else "false")
         if result.reason:
             item.set("reason", result.reason)
+        if result.attempts > 1:
+            item.set("attempts", str(result.attempts))
         _fill_item(item, result)
     return root
 
@@ -178,7 +182,9 @@ def _item_result(position: int, item: etree._Element) -> ItemResult | None:
         payload = (item.text or "").encode("utf-8")
     if not success and not reason and not payload:
         return None
-    return ItemResult(index, success, payload, reason)
+    if not success and not reason:
+        reason = REASON_ERROR  # the original bus wrote failures without a reason
+    return ItemResult(index, success, payload, reason, int(item.get("attempts", "1")))
 
 
 def parse_results(data: str | bytes | etree._Element) -> list[ItemResult | None]:

@@ -240,6 +240,7 @@ class ReceiverMailbox(Mailbox):
         self._local = threading.local()
         self._contexts: list[Any] = []
         self._contexts_lock = threading.Lock()
+        self._unstoppable = False  # close could not tell the receiver to stop
         self._receiving = self._new_context()
         self.reply_address = self._receiving._systemBase.transport.myAddress
         self._receiver = threading.Thread(
@@ -276,16 +277,26 @@ class ReceiverMailbox(Mailbox):
         return self._context().createActor(actor_class, **kwargs)
 
     def _receive(self) -> None:
-        """The receiver thread: listen for the runtime's whole life, route every reply."""
-        while not self.closed:
+        """The receiver thread: listen for the runtime's whole life, route every reply.
+
+        It leaves on the ``_Stop`` that ``close`` tells it, not as soon as the mailbox is
+        closed: that tell waits for the receiver's acknowledgement, and a receiver that
+        left on a late reply arriving as the runtime closed never gave it (an exited
+        ``xmlactors ask`` hung for a minute). Only if that tell failed, a quiet slice ends it.
+        """
+        while True:
             try:
                 message = self._receiving.listen(5.0)
             except Exception as exc:  # noqa: BLE001 - the system is going down under us
                 if not self.closed:
                     _log.warning("the reply receiver stopped: %r", exc)
                 return
+            if isinstance(message, _Stop):
+                return
             if message is not None:
                 self.route(message)
+            elif self._unstoppable:
+                return
 
     def close(self, wait: float = LEAVE_WAIT) -> None:
         """Stop the receiver, then let go of every context (before the system shuts down)."""
@@ -293,6 +304,7 @@ class ReceiverMailbox(Mailbox):
         try:
             self._context().tell(self.reply_address, _Stop())
         except Exception as exc:  # noqa: BLE001 - then the receiver notices within its listen slice
+            self._unstoppable = True
             _log.debug("waking the reply receiver failed: %r", exc)
         self._receiver.join(timeout=6.0)
         with self._contexts_lock:

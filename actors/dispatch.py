@@ -18,7 +18,9 @@ Invariants (tested as a state machine):
   its slot no longer holds is stale and ignored;
 - a job whose deadline has passed (by the injected clock) is never handed out:
   when its turn comes it goes to ``take_expired`` instead;
-- a lost slot takes nothing until it is ``restored`` (its replacement started).
+- a lost slot takes nothing until it is ``restored`` (its replacement started);
+- with a ``limit`` (a ``rate.SlidingWindow``), no more jobs are handed out in
+  any window than it allows: the rest wait, in order, until ``rate_wait()``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable
+
+from .rate import SlidingWindow
 
 __all__ = [
     "Dispatch", "Assignment", "prefetch_for", "deadline_passed", "QUEUED_SECONDS", "PREFETCH_MAX",
@@ -77,12 +81,14 @@ class Dispatch:
     while some waiting job has a deadline.
     """
 
-    __slots__ = ("capacity", "_clock", "_deadlines", "_expired", "_held", "_live", "_waiting")
+    __slots__ = ("capacity", "limit", "_clock", "_deadlines", "_expired", "_held", "_live",
+                 "_waiting")
 
     def __init__(self, slots: int, capacity: int, clock: Callable[[], float] = time.time) -> None:
         if slots < 1 or capacity < 1:
             raise ValueError(f"a dispatch needs slots >= 1 and capacity >= 1 (got {slots}, {capacity})")
         self.capacity = capacity
+        self.limit: SlidingWindow | None = None  # a listener's rate (None: none)
         self._clock = clock
         self._held: list[dict[int, None]] = [{} for _ in range(slots)]  # insertion-ordered sets
         self._live = [True] * slots
@@ -152,6 +158,10 @@ class Dispatch:
             slot = self._roomiest()
             if slot is None:
                 break
+            if self.limit is not None:
+                now = now or self._clock()
+                if not self.limit.take(now):
+                    break  # the rate's budget is spent until rate_wait()
             self._waiting.popleft()
             if deadline:
                 del self._deadlines[job]
@@ -168,6 +178,12 @@ class Dispatch:
         return best
 
     # -- queries ----------------------------------------------------------
+
+    def rate_wait(self) -> float:
+        """When a job held back by the rate limit may go (clock time), or 0 if none is."""
+        if self.limit is None or not self._waiting:
+            return 0.0
+        return self.limit.next_free()
 
     def held(self, slot: int) -> tuple[int, ...]:
         """The jobs slot ``slot`` runs now, in the order they were handed to it."""

@@ -14,9 +14,7 @@ whose caller's deadline passes while it waits here is answered
 
 from __future__ import annotations
 
-import bisect
 import collections
-import itertools
 import logging
 import os
 import signal
@@ -28,6 +26,7 @@ from .calls import Calls, current_host, is_async_handler
 from .dispatch import Dispatch, prefetch_for
 from .handling import EXPIRED, Handling, expired_huh
 from .huh import is_huh, make_huh
+from .latency import LATENCY_BOUNDS, Latency
 from .messages import (
     Address,
     BufferItem,
@@ -46,15 +45,12 @@ from .messages import (
 )
 from .placement import meets_requirements
 from .processes import start_time
+from .rate import MARGIN, SlidingWindow
 from .routing import forward, may_send, refusal_text
 from .shell import Shell, log_event, logger
 from .worker import WorkerActor
 
-__all__ = ["ListenerActor", "LATENCY_BOUNDS"]
-
-LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-"""Upper bounds in seconds of the call-duration buckets a listener counts (then +Inf);
-fixed, so every listener's histogram adds up with every other's (``actors.metrics``)."""
+__all__ = ["ListenerActor", "LATENCY_BOUNDS"]  # the bounds: see actors.latency
 
 TIMEOUT_GRACE = 1.0
 """Seconds past its ``timeout`` an async call may take before its worker counts as stuck.
@@ -71,28 +67,6 @@ class _Worker:
     address: Address
     pid: int = 0
     killed: bool = False
-
-
-class _Latency:
-    """How long calls ran: a count per bucket of ``LATENCY_BOUNDS`` (+Inf last), and their sum."""
-
-    __slots__ = ("counts", "total")
-
-    def __init__(self) -> None:
-        self.counts = [0] * (len(LATENCY_BOUNDS) + 1)
-        self.total = 0.0
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(LATENCY_BOUNDS, seconds)] += 1  # bound >= seconds: "le"
-        self.total += seconds
-
-    def counters(self) -> list[tuple[str, float]]:
-        """``latency_le_<bound>`` cumulative (as Prometheus buckets are), ``latency_sum``,
-        ``latency_count`` (the +Inf bucket)."""
-        cumulative = list(itertools.accumulate(self.counts))
-        buckets = [(f"latency_le_{bound:g}", float(n))
-                   for bound, n in zip(LATENCY_BOUNDS, cumulative[:-1], strict=True)]
-        return [*buckets, ("latency_sum", self.total), ("latency_count", float(cumulative[-1]))]
 
 
 class ListenerActor(Shell):
@@ -121,8 +95,9 @@ class ListenerActor(Shell):
         # forward, a timeout, an exit, an expiry); refused: forwards outside peers; replaced:
         # workers; expired: jobs not started because their caller's deadline had passed.
         self.counters = {"handled": 0, "failed": 0, "refused": 0, "replaced": 0, "expired": 0}
-        self.latency = _Latency()  # of the calls that ran (``WorkDone.seconds`` > 0)
+        self.latency = Latency()  # of the calls that ran (``WorkDone.seconds`` > 0)
         self.watching = False  # a "watch" timer is pending
+        self.rate_timer = False  # a "rate" timer is pending (jobs held back by the rate)
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, ListenerSpec):
@@ -175,6 +150,8 @@ class ListenerActor(Shell):
         else:
             self.workers = [_Worker(self.spawn(slot)) for slot in range(spec.workers)]
             self.dispatch = Dispatch(spec.workers, spec.concurrency)
+        if spec.rate:  # across processes a call starts a moment after its hand-out: a margin
+            self.dispatch.limit = SlidingWindow(spec.rate, 1.0 + (MARGIN if self.workers else 0))
         early, self.early = self.early, []
         for message, sender in early:
             self.on_message(message, sender)
@@ -207,6 +184,7 @@ class ListenerActor(Shell):
         while True:
             self.expire_waiting()
             if not assignments:
+                self.wait_for_rate()
                 return
             now = time.monotonic()
             answered = []
@@ -298,7 +276,18 @@ class ListenerActor(Shell):
             self.watching = True
             self.set_timer(min(self.spec.timeout, 1.0), "watch")
 
+    def wait_for_rate(self) -> None:
+        """Jobs held back by the rate limit: look again when its window frees."""
+        due = self.dispatch.rate_wait()
+        if due and not self.rate_timer:
+            self.rate_timer = True
+            self.set_timer(due - time.time(), "rate")
+
     def on_wakeup(self, payload: Any) -> None:
+        if payload == "rate":
+            self.rate_timer = False
+            self.hand_out(self.dispatch.assign())
+            return
         if payload != "watch" or self.spec is None:
             return
         self.watching = False

@@ -145,6 +145,7 @@ class ListenerInfo:
     workers: int = 1
     concurrency: int = 1  # calls in flight at once per worker (in process: in the listener)
     timeout: float = 0.0  # seconds one call may take (0: no limit)
+    rate: int = 0  # handler starts allowed in any one second (0: no limit; see actors.rate)
 
     @property
     def capacity(self) -> int:
@@ -154,8 +155,8 @@ class ListenerInfo:
     @property
     def queues(self) -> bool:
         """Whether its workers may hold jobs beyond the calls they run (``dispatch.prefetch_for``):
-        not with a ``timeout``, so the listener's clock times each call from its hand-over."""
-        return self.timeout <= 0
+        not with a ``timeout`` or a ``rate``: a call is timed, and counted, from its hand-over."""
+        return self.timeout <= 0 and not self.rate
 
     def info(self) -> ListenerInfo:
         """Just the ``ListenerInfo`` part (what the registry keeps of a ``ListenerSpec``)."""

@@ -15,7 +15,7 @@ What a component answers (counter name -> value, ``StatsReply.counters``):
   their caller's deadline had passed: answered, not ``handled``),
   ``in_flight`` and ``waiting`` (jobs at its workers and queued in it, now),
   and the call-duration histogram: ``latency_le_<bound>``
-  for each bound of ``listener.LATENCY_BOUNDS`` written with ``:g``
+  for each bound of ``latency.LATENCY_BOUNDS`` written with ``:g``
   (``latency_le_0.005``, ``latency_le_1``), each the number of calls that ran
   at most that many seconds (cumulative, as Prometheus buckets are);
   ``latency_count``, every call that ran (the +Inf bucket); ``latency_sum``,

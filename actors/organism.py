@@ -53,6 +53,7 @@ class ListenerDecl:
     timeout: float
     requires: dict[str, str]
     line: int
+    rate: str = ""  # "20/s": handler starts allowed in any one second
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,7 @@ def _listener(element: Any, source: str) -> ListenerDecl:
         timeout=float(element.get("timeout", "0")),
         requires={} if requires is None else {str(k): str(v) for k, v in requires.attrib.items()},
         line=line,
+        rate=str(element.get("rate", "")),
     )
 
 

@@ -188,6 +188,7 @@ class Runtime(Observing):
         timeout: float = 0.0,
         requires: dict[str, Any] | None = None,
         concurrency: int | None = None,
+        rate: str = "",
     ) -> None:
         """Declare listener ``name``: ``handler`` takes ``payload`` instances.
 
@@ -196,7 +197,8 @@ class Runtime(Observing):
         ``concurrency`` calls at once (default: 16 for an ``async def``
         handler, 1 for a plain function); ``peers`` limits where the listener
         may send (None: anywhere); ``requires`` places its actors on a system
-        offering those capabilities.
+        offering those capabilities; ``rate`` (``"20/s"``) caps the handler starts in any
+        one second, across the workers (the rest wait their turn).
         """
         if self.attached:
             raise ConfigError(
@@ -205,7 +207,7 @@ class Runtime(Observing):
             )
         spec = listener_spec(
             name, handler, payload, description=description, workers=workers,
-            concurrency=concurrency, peers=peers, timeout=timeout, limits=self.limits,
+            concurrency=concurrency, peers=peers, timeout=timeout, rate=rate, limits=self.limits,
             inline=self.base == "simpleSystemBase",
         )
         with self._lock:
@@ -229,7 +231,7 @@ class Runtime(Observing):
             self.register(
                 decl.name, decl.handler, decl.payload_classes, description=decl.description,
                 workers=decl.workers, peers=decl.peers, timeout=decl.timeout,
-                requires=decl.requires, concurrency=decl.concurrency,
+                requires=decl.requires, concurrency=decl.concurrency, rate=decl.rate,
             )
 
     def _start_listener(self, spec: ListenerSpec) -> None:

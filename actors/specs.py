@@ -16,6 +16,7 @@ from .codec import is_xmlify
 from .errors import ConfigError
 from .messages import ListenerSpec
 from .parsing import ParseLimits
+from .rate import parse_rate
 
 __all__ = ["listener_spec", "name_error"]
 
@@ -37,6 +38,7 @@ def listener_spec(
     concurrency: int | None = None,
     peers: str | Iterable[str] | None = None,
     timeout: float = 0.0,
+    rate: str = "",
     limits: ParseLimits,
     inline: bool,
 ) -> ListenerSpec:
@@ -56,6 +58,10 @@ def listener_spec(
             f"listener {name!r} needs concurrency to be an int >= 1 (calls in flight per"
             f" worker), got {concurrency!r}"
         )
+    try:
+        per_second = parse_rate(rate)
+    except ValueError as exc:
+        raise ConfigError(f"listener {name!r}: {exc}") from None
     check_importable(handler, f"handler of listener {name!r}")
     for cls in classes:
         check_importable(cls, f"payload class of listener {name!r}")
@@ -64,6 +70,6 @@ def listener_spec(
         payload_tags=tuple(getattr(cls, "__xml_tag__", cls.__name__) for cls in classes),
         peers=None if peers is None else frozenset(peers.split() if isinstance(peers, str)
                                                    else peers),
-        workers=workers, concurrency=concurrency,
+        workers=workers, concurrency=concurrency, rate=per_second,
         handler=handler, payload_classes=classes, timeout=timeout, limits=limits, inline=inline,
     )

@@ -333,3 +333,19 @@ async def keep_letters(payload: object, meta: HandlerMetadata) -> None:
     assert isinstance(payload, DeadLetter)
     with open(os.environ["XMLACTORS_TEST_LETTERS"], "a", encoding="utf-8") as out:
         out.write(payload.to_bytes().decode("utf-8").replace("\n", " ") + "\n")
+
+
+@xmlify
+@dataclass
+class Stamp:
+    """A call that appends the wall-clock time it started to ``log_path``."""
+
+    index: int = 0
+    log_path: str = ""
+
+
+async def stamp(payload: Stamp, meta: HandlerMetadata) -> HandlerResponse:
+    with open(payload.log_path, "a", encoding="utf-8") as log:
+        log.write(f"{time.time()}\n")
+    await asyncio.sleep(0.01)
+    return HandlerResponse.respond(Napped(payload.index, os.getpid()))

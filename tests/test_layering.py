@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.codec",
         "actors.envelope", "actors.messages", "actors.placement", "actors.huh", "actors.routing",
         "actors.handler", "actors.handling", "actors.dispatch", "actors.calls", "actors.specs",
-        "actors.statistics", "actors.outcomes",
+        "actors.statistics", "actors.outcomes", "actors.latency", "actors.rate",
         "actors._importable", "actors._lazy", "actors.primitives", "actors.primitives.payloads",
         "actors.primitives.results", "actors.primitives.buffer_run", "actors.primitives.run_core",
         "actors.primitives.sequence_run", "registry.directory", "actors.supervision",

@@ -273,3 +273,19 @@ def test_an_ask_in_time_is_unaffected_and_a_tell_has_no_deadline(
     assert rt.ask("nap", L.Nap(index=3, log_path=str(log)), timeout=WAIT).index == 3
     assert [index for index, _pid in L.started(str(log))] == [1, 2, 3]
     assert rt.statistics(timeout=10).expired == 0
+
+
+def test_an_attempt_carries_its_item_timeout_and_a_stale_expiry_does_not_fail_the_retry(
+    factory: RuntimeFactory, tmp_path: Path
+) -> None:
+    rt = factory.started()
+    rt.register("nap", L.nap_async, L.Nap, concurrency=1)
+    log = tmp_path / "calls.log"
+    rt.tell("nap", L.Nap(index=-1, ms=1200, log_path=str(log)))  # holds the only place
+    # The first attempt waits behind it past its 0.8 s and is tried again at once; when the
+    # place frees (1.2 s) the first is answered expired, unstarted, and the second runs.
+    outcome = rt.buffer("nap", [L.Nap(index=0, log_path=str(log))], timeout=WAIT,
+                        item_timeout=0.8, retries=1, retry_backoff=0.0)
+    assert outcome.successful == 1 and outcome.values[0].index == 0
+    assert [index for index, _pid in L.started(str(log))] == [-1, 0]  # the item ran once
+    assert rt.counters(timeout=10)["nap"]["expired"] == 1

@@ -16,7 +16,7 @@ from typing import Any, cast
 from ..codec import Xml
 from ..dispatch import PREFETCH_MAX
 from ..errors import PayloadError
-from ..huh import make_huh, reply_outcome
+from ..huh import is_expired, make_huh, reply_outcome
 from ..messages import Address, Batch, BufferItem, BufferRunStart, Delivery, ListenerInfo
 from ..parsing import split_items
 from ..routing import may_send, respond
@@ -76,6 +76,7 @@ class BufferRunActor(RunActor):
         self.progress_sent = 0
         self.resilience = Resilience()
         self.wake_at: float | None = None  # the pending retry / item-timeout timer
+        self.attempt_ends: dict[int, float] = {}  # index -> its latest attempt's deadline (retries)
 
     def begin(self, run: BufferRunStart) -> None:
         self.run = run
@@ -92,13 +93,19 @@ class BufferRunActor(RunActor):
         """Dispatch what the window allows; finish when the core says so."""
         assert self.core is not None
         run, core = self.run, self.core
+        expires = self.expires  # the run's deadline, or an attempt's own when sooner
+        if self.resilience.item_timeout:
+            expires = min(expires, time.time() + self.resilience.item_timeout)
+        indexes = core.take_dispatches()
+        if self.resilience.item_timeout and self.resilience.policy.retries:
+            self.attempt_ends.update(dict.fromkeys(indexes, expires))
         # Whatever the window allows goes in one send. (Waiting to refill at a
         # low-water mark would batch more, but hung items could then hold back
         # the rest of the run until its deadline.)
         items = [
             BufferItem(run.run_id, index, run.items[index], run.origin.thread_id,
-                       run.origin.authority, run.origin.principal, self.expires)
-            for index in core.take_dispatches()
+                       run.origin.authority, run.origin.principal, expires)
+            for index in indexes
         ]
         if items:
             self.send(run.target, items[0] if len(items) == 1 else Batch(tuple(items)))
@@ -145,6 +152,8 @@ class BufferRunActor(RunActor):
 
     def on_reply(self, reply: Delivery) -> None:
         assert self.core is not None
+        if is_expired(reply.payload) and self.attempt_ends.get(reply.token, 0.0) > time.time():
+            return  # an earlier attempt's: the one now out has not reached its deadline
         success, reason = reply_outcome(reply.payload)
         self.core.record(reply.token, success, reply.payload, reason)
         self.report_progress()

@@ -28,9 +28,11 @@ from .errors import (
     UnknownListenerError,
 )
 from .huh import error_of, is_huh
+from .journal import Journal
 from .outcomes import BufferOutcome, ItemFailure, decode_element, read_items
 from .parsing import ParseLimits
 from .primitives.payloads import BufferCancel, BufferStart, SequenceStart
+from .primitives.results import results_element
 
 
 class Runtime(Protocol):
@@ -46,7 +48,7 @@ class Runtime(Protocol):
 
     def tell(self, target: str, payload: Any) -> None: ...
 
-__all__ = ["run_map", "run_buffer", "run_stream", "run_sequence", "ANSWER_MARGIN"]
+__all__ = ["run_map", "run_buffer", "run_stream", "run_sequence", "resume_run", "ANSWER_MARGIN"]
 
 BUFFER, SEQUENCE = "system.buffer", "system.sequence"
 ANSWER_MARGIN = 10.0
@@ -97,17 +99,42 @@ def run_buffer(runtime: Runtime, target: str, items: Iterable[Any], timeout: flo
     """One Buffer, decoded: values at their indexes, failures with their reasons."""
     start = BufferStart(target=target, items=_parts(items), timeout=timeout or 0.0, **options)
     done = _answer(runtime, BUFFER, start, timeout)
-    total, successful, failed, missing = _counts(done)
+    return _outcome(done.findtext("BufferId") or "", _counts(done), done.find("Results/results"),
+                    runtime.modules)
+
+
+def _outcome(buffer_id: str, counts: tuple[int, int, int, int], results: Any,
+             modules: tuple[str, ...]) -> BufferOutcome:
+    """A ``BufferOutcome`` from a ``<results>`` element and the run's counts."""
+    total, successful, failed, missing = counts
     values: list[Any] = [None] * total
     failures: list[ItemFailure] = []
-    results = done.find("Results/results")
-    for index, value in read_items(results, runtime.modules) if results is not None else ():
+    for index, value in read_items(results, modules) if results is not None else ():
         if isinstance(value, ItemFailure):
             failures.append(value)
         else:
             values[index] = value
-    return BufferOutcome(done.findtext("BufferId") or "", total, successful, failed, missing,
-                         values, failures)
+    return BufferOutcome(buffer_id, total, successful, failed, missing, values, failures)
+
+
+def resume_run(runtime: Runtime, journal: Journal, buffer_id: str,
+               timeout: float | None) -> BufferOutcome:
+    """Finish durable run ``buffer_id`` of ``journal``: its items with no recorded result are
+    sent again (as the same durable run, which knows the rest), and the whole outcome comes
+    back. A run that had finished is answered from the journal alone."""
+    record = journal.run(buffer_id)
+    options = {k: v for k, v in record.options.items() if k not in ("collect", "timeout")}
+    if record.done:
+        known = journal.results(buffer_id)
+        items = [known.get(i) for i in range(record.total)]
+        counts = (record.total, sum(1 for r in items if r and r.success),
+                  sum(1 for r in items if r and not r.success and not r.missing),
+                  sum(1 for r in items if r is None or r.missing))
+        return _outcome(buffer_id, counts, results_element(items), runtime.modules)
+    sent = [Xml(item.decode("utf-8")) for item in journal.items(buffer_id)]
+    wait = timeout if timeout is not None else record.options.get("timeout") or None
+    return run_buffer(runtime, record.target, sent, wait,
+                      {**options, "buffer_id": buffer_id, "durable": True})
 
 
 def run_map(runtime: Runtime, target: str, items: Iterable[Any], timeout: float | None,

@@ -126,10 +126,11 @@ class System:
             raise RuntimeError(answer.error)
         return answer.address
 
-    def start_services(self, run_deadline: float, limits: ParseLimits) -> dict[str, Address]:
+    def start_services(self, run_deadline: float, limits: ParseLimits,
+                       journal: Any = None) -> dict[str, Address]:
         """Start ``system.buffer`` and ``system.sequence``; their addresses by name."""
         self.mailbox.send(self.root, RootInit(self.base, run_deadline, limits,
-                                              self.mailbox.reply_address))
+                                              self.mailbox.reply_address, journal))
         return {name: self.start_child(StartChild("service", name)) for name, _ in SYSTEM_SERVICES}
 
     def start_listener(

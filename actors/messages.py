@@ -318,6 +318,7 @@ class ServiceInit:
     base: str
     run_deadline: float
     limits: ParseLimits = DEFAULT_LIMITS
+    journal: Any = None  # a journal.JournalConfig: where durable runs are recorded
 
 
 @dataclass(frozen=True, slots=True)

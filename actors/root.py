@@ -191,7 +191,8 @@ class RootActor(Shell):
             actor_class = dict(SYSTEM_SERVICES)[request.name]
             address = self.createActor(actor_class)
             self.send(address, ServiceInit(request.name, self.registry, self.init.base,
-                                           self.init.run_deadline, self.init.limits))
+                                           self.init.run_deadline, self.init.limits,
+                                           self.init.journal))
             return address
         assert request.spec is not None
         address = self.createActor(ListenerActor,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import bases
 from ._boundary import decode_reply, outside_message
+from ._durable import Durable
 from ._mailbox import Mailbox
 from ._observing import Observing
 from ._runs import run_buffer, run_map, run_sequence, run_stream
@@ -32,6 +33,7 @@ from .errors import (
     UnknownListenerError,
 )
 from .huh import is_expired, is_progress
+from .journal import Journal, JournalConfig
 from .messages import (
     Address,
     Delivery,
@@ -55,7 +57,7 @@ OUTSIDE = "outside"
 """The sender name stamped on messages from outside the actor system."""
 
 
-class Runtime(Observing):
+class Runtime(Observing, Durable):
     """Start an actor system on ``base`` and talk to its listeners.
 
     ``default_timeout`` bounds an ``ask`` without its own timeout;
@@ -67,9 +69,9 @@ class Runtime(Observing):
     listener's ``requires`` (see docs/deployment.md). With ``metrics_port``
     (0: a free one) the system's counters are served in Prometheus's text
     format at ``http://metrics_host:PORT/metrics`` while it runs (the
-    ``metrics`` extra; see ``actors.metrics``). ``log_level`` is that of
-    xmlactors' own lines on standard error (``"INFO"`` adds one line per run;
-    Thespian's stay at WARNING).
+    ``metrics`` extra). ``log_level``: xmlactors' own lines on standard error
+    (``"INFO"`` adds one line per run). ``journal``: a SQLite file where
+    durable runs are recorded (``durable``: every run), see ``resume``.
     """
 
     def __init__(
@@ -87,6 +89,8 @@ class Runtime(Observing):
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
         log_level: int | str = logging.WARNING,
+        journal: str | Path | None = None,
+        durable: bool = False,
     ) -> None:
         if base not in bases.BASES:
             raise ConfigError(
@@ -105,6 +109,8 @@ class Runtime(Observing):
             require_client()  # a missing extra is said now, before any process starts
         self.metrics_port, self.metrics_host = metrics_port, metrics_host
         self.log_level = bases.log_level(log_level)
+        self.journal_path, self.durable = journal, durable
+        self.journal: Journal | None = None  # while running with a ``journal``
         self.metrics: MetricsServer | None = None  # while running with ``metrics_port``
         self.specs: dict[str, ListenerSpec] = {}
         self.requirements: dict[str, dict[str, Any]] = {}
@@ -113,8 +119,7 @@ class Runtime(Observing):
         self.down: set[str] = set()  # components the root gave up on (``Down``)
         self.closed = False  # shut down after a start: calls raise RuntimeClosedError
         self.system: System | None = None  # while running
-        self.session_id = 0
-        """The session id of the last system's processes (multiprocess bases; 0 otherwise)."""
+        self.session_id = 0  # of the last system's processes (multiprocess bases; else 0)
         self._attach_to: tuple[str, int] | None = None  # Runtime.connect: where it is served
         self._lock = threading.Lock()
 
@@ -153,7 +158,11 @@ class Runtime(Observing):
         self.system.mailbox.on_notice = self._restarted
         self.session_id = self.system.session_id
         try:
-            self.addresses.update(self.system.start_services(self.run_deadline, self.limits))
+            if self.journal_path is not None:  # a foreign or damaged file: JournalError, now
+                self.journal = Journal(self.journal_path)
+            config = JournalConfig(str(self.journal_path), self.durable) if self.journal else None
+            self.addresses.update(self.system.start_services(self.run_deadline, self.limits,
+                                                             config))
             for spec in list(self.specs.values()):
                 self._start_listener(spec)
             if self.metrics_port is not None:
@@ -174,6 +183,9 @@ class Runtime(Observing):
         self.system = None
         self.addresses.clear()
         self.down.clear()
+        journal, self.journal = self.journal, None
+        if journal is not None:
+            journal.close()
 
     # -- registration -----------------------------------------------------
 
@@ -323,11 +335,8 @@ class Runtime(Observing):
         return run_sequence(self, steps, payload, timeout, options)
 
     def _preferred_modules(self, request: Any) -> tuple[str, ...]:
-        """Where to look first for a reply's class when several share its tag.
-
-        The request's own module, then the modules of every handler and payload
-        class registered here, in registration order.
-        """
+        """Where to look first for a reply's class when several share its tag: the request's
+        own module, then those of every handler and payload class registered, in order."""
         return (type(request).__module__, *self.modules)
 
     def tell(self, target: str, payload: Any) -> None:

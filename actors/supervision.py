@@ -44,6 +44,7 @@ class RootInit:
     limits: ParseLimits = DEFAULT_LIMITS
     owner: Address = None
     """Where ``Moved``/``Down`` notices go outside the system (the runtime's receiver)."""
+    journal: Any = None  # a journal.JournalConfig, for the services
 
 
 @dataclass(frozen=True, slots=True)

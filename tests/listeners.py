@@ -305,6 +305,7 @@ class Flaky:
     fail_first: int = 0
     hang_first: int = 0
     log_dir: str = ""
+    sleep_ms: int = 0
 
 
 async def flaky(payload: Flaky, meta: HandlerMetadata) -> HandlerResponse:
@@ -313,6 +314,7 @@ async def flaky(payload: Flaky, meta: HandlerMetadata) -> HandlerResponse:
         log.write(b"x")
     if attempt <= payload.hang_first:
         await asyncio.sleep(30)
+    await asyncio.sleep(payload.sleep_ms / 1000)
     if attempt <= payload.fail_first:
         raise RuntimeError(f"item {payload.index} attempt {attempt} fails")
     return HandlerResponse.respond(Napped(payload.index, attempt))

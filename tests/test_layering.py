@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors._importable", "actors._lazy", "actors.primitives", "actors.primitives.payloads",
         "actors.primitives.results", "actors.primitives.buffer_run", "actors.primitives.run_core",
         "actors.primitives.sequence_run", "registry.directory", "actors.supervision",
-        "actors.primitives.retry",
+        "actors.primitives.retry", "actors.journal",
         "actors.processes",  # /proc and signals only: the owner watchdog uses it in its actor
     }),
     ("actors", {
@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("the user's process", {
         "actors.bases", "actors._inprocess", "actors._mailbox",
         "actors._boundary", "actors.deploy", "actors.organism", "actors.runtime", "actors._runs",
-        "actors._system", "actors.metrics", "actors._observing",
+        "actors._system", "actors.metrics", "actors._observing", "actors._durable",
     }),
     ("tools on top", {"actors", "actors.__main__"}),
 ]

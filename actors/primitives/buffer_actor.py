@@ -17,6 +17,7 @@ from ..codec import Xml
 from ..dispatch import PREFETCH_MAX
 from ..errors import PayloadError
 from ..huh import is_expired, make_huh, reply_outcome
+from ..journal import Journal
 from ..messages import Address, Batch, BufferItem, BufferRunStart, Delivery, ListenerInfo
 from ..parsing import split_items
 from ..routing import may_send, respond
@@ -77,6 +78,7 @@ class BufferRunActor(RunActor):
         self.resilience = Resilience()
         self.wake_at: float | None = None  # the pending retry / item-timeout timer
         self.attempt_ends: dict[int, float] = {}  # index -> its latest attempt's deadline (retries)
+        self.journal: Journal | None = None  # a durable run's
 
     def begin(self, run: BufferRunStart) -> None:
         self.run = run
@@ -85,7 +87,12 @@ class BufferRunActor(RunActor):
             run.run_id, len(run.items), window=run.window, timeout=run.timeout,
             clock=time.monotonic, keep_payloads=not run.stream,
             retry=self.resilience.policy, item_timeout=self.resilience.item_timeout,
+            track_fresh=bool(self.resilience.journal),
         )
+        if self.resilience.journal:  # durable: recorded first; a resumed run knows its results
+            self.journal = Journal(self.resilience.journal)
+            self.journal.start(run.run_id, run.label, run.items, dict(self.resilience.options))
+            self.core.prefill(self.journal.results(run.run_id).values())
         self.progress_step = max(1, len(run.items) // 20)
         self.pump()
 
@@ -161,14 +168,22 @@ class BufferRunActor(RunActor):
 
     def after_messages(self) -> None:
         """Stream mode: what came with these messages goes on to the requester, in one send."""
-        if self.run.stream and self.core is not None and not self.core.finished:
-            self.send_results()
+        if self.core is not None and not self.core.finished:
+            self.send_results(self.recorded())
 
-    def send_results(self) -> None:
-        assert self.core is not None and self.run.progress_to is not None
+    def recorded(self) -> list[ItemResult]:
+        """The results filled since the last call, committed to the journal (durable runs)
+        before anything is sent on."""
+        assert self.core is not None
         fresh = self.core.take_fresh()
-        if not fresh:
+        if self.journal is not None and fresh:
+            self.journal.record(self.run.run_id, fresh)
+        return fresh
+
+    def send_results(self, fresh: list[ItemResult]) -> None:
+        if not self.run.stream or not fresh:
             return
+        assert self.core is not None and self.run.progress_to is not None
         results = cast(Xml, results_element(fresh, positions=False))
         update = BufferResults(self.run.run_id, results, self.core.completed, self.core.total)
         address, template = self.run.progress_to
@@ -186,12 +201,16 @@ class BufferRunActor(RunActor):
             self.send(address, replace(template, payload=update))
 
     def terminal(self, outcome: Any) -> bytes:
+        fresh = self.recorded()
+        if self.journal is not None:
+            self.journal.finish(self.run.run_id)
+            self.journal.close()
         if self.resilience.dead_letter_address is not None:  # each item failed for good, once
             for index, result in enumerate(outcome.items):
                 if result is None or not result.success:
                     self.dead_letter(index, result)
         if self.run.stream:  # the last results go on, then the counts alone
-            self.send_results()
+            self.send_results(fresh)
             results = cast(Xml, results_element([]))
         else:  # the <results> element is embedded as it is: no text written and parsed again
             results = cast(Xml, results_element(outcome.items))
@@ -261,7 +280,14 @@ class BufferService(ServiceActor):
             return f"max_in_flight must not be negative, got {start.max_in_flight}"
         if bad_timeout(start.timeout):
             return bad_timeout(start.timeout)
+        if start.durable and (self.init is None or self.init.journal is None):
+            return "durable=True needs a journal: start the runtime with Runtime(journal=PATH)"
         return _resilience_error(start)
+
+    def durable(self, start: Any) -> bool:
+        """Whether this run is recorded in the journal (its own word, or the runtime's)."""
+        journal = self.init.journal if self.init is not None else None
+        return journal is not None and (start.durable or journal.every_run)
 
     def _launch(
         self, delivery: Delivery, start: Any, items: list[bytes], found: dict[str, Address]
@@ -285,12 +311,19 @@ class BufferService(ServiceActor):
             stream=start.stream and start.collect,
             resilience=Resilience(
                 RetryPolicy(start.retries, start.retry_backoff, parse_retry_on(start.retry_on)),
-                start.item_timeout, start.dead_letter, found.get(start.dead_letter)),
+                start.item_timeout, start.dead_letter, found.get(start.dead_letter),
+                self.init.journal.path if self.durable(start) else "",
+                tuple((k, getattr(start, k)) for k in RESUMED_FIELDS)),
         )
         self.spawn_run(run)
         if not start.collect:
             dispatched = BufferDispatched(start.buffer_id, len(items))
             self.reply(delivery, dispatched.to_bytes(), self.name)
+
+
+RESUMED_FIELDS = ("collect", "timeout", "max_in_flight", "retries", "retry_backoff", "retry_on",
+                  "item_timeout", "dead_letter")
+"""The ``BufferStart`` fields a durable run records, so that a resume runs it alike."""
 
 
 def _resilience_error(start: Any) -> str:

@@ -77,7 +77,7 @@ class BufferRun(RunCore):
     def __init__(
         self, buffer_id: str, total: int, *, window: int, timeout: float, clock: Clock,
         keep_payloads: bool = True, retry: RetryPolicy | None = None, item_timeout: float = 0.0,
-        uniform: Callable[[], float] = random.random,
+        uniform: Callable[[], float] = random.random, track_fresh: bool = False,
     ) -> None:
         if total < 1:
             raise ValueError(
@@ -91,7 +91,7 @@ class BufferRun(RunCore):
             )
         super().__init__(buffer_id, timeout, clock)
         self._keep = keep_payloads  # False: results go on as they come (take_fresh), none kept
-        self._fresh: list[ItemResult] = []
+        self._fresh: list[ItemResult] | None = [] if track_fresh or not keep_payloads else None
         self._total = total
         self._window = window
         self._results: list[ItemResult | None] = [None] * total
@@ -114,10 +114,10 @@ class BufferRun(RunCore):
             return []
         now = self._clock()
         batch = self._retries.due(now, room) if self._retries else []
-        fresh = min(room - len(batch), self._total - self._next)
-        if fresh > 0:
-            batch.extend(range(self._next, self._next + fresh))
-            self._next += fresh
+        while len(batch) < room and self._next < self._total:
+            if self._results[self._next] is None:  # not filled before (``prefill``)
+                batch.append(self._next)
+            self._next += 1
         for index in batch:
             self._retries.attempts[index] += 1
             if self._item_timeout:
@@ -137,10 +137,18 @@ class BufferRun(RunCore):
         return len(late)
 
     def take_fresh(self) -> list[ItemResult]:
-        """A run that keeps no payloads (``keep_payloads=False``): the results filled since
-        the last call, payloads included, for the shell to send on."""
-        fresh, self._fresh = self._fresh, []
+        """With ``track_fresh`` or ``keep_payloads=False``: the results filled since the last
+        call, payloads included, for the shell to record or send on."""
+        fresh = self._fresh or []
+        if self._fresh:
+            self._fresh = []
         return fresh
+
+    def prefill(self, results: Iterable[ItemResult]) -> None:
+        """Results known before the run began (a resumed durable run): never sent again."""
+        for result in results:
+            if self._results[result.index] is None:
+                self._fill(result, fresh=False)
 
     def next_wakeup(self) -> float | None:
         """When a retry falls due or an attempt reaches its ``item_timeout`` (clock time)."""
@@ -214,7 +222,8 @@ class BufferRun(RunCore):
             self._fill(last)
         while self._next < self._total:
             # Never dispatched: nothing was sent, so nothing can come back.
-            self._fill(ItemResult(self._next, False, b"", REASON_TIMEOUT))
+            if self._results[self._next] is None:
+                self._fill(ItemResult(self._next, False, b"", REASON_TIMEOUT))
             self._next += 1
         return True
 
@@ -231,10 +240,11 @@ class BufferRun(RunCore):
             items=tuple(self._results),
         )
 
-    def _fill(self, result: ItemResult) -> None:
+    def _fill(self, result: ItemResult, fresh: bool = True) -> None:
         """Store an index's result (no longer in flight) and update the counts."""
-        if not self._keep:
+        if self._fresh is not None and fresh:
             self._fresh.append(result)
+        if not self._keep:
             result = ItemResult(result.index, result.success, b"", result.reason, result.attempts)
         self._results[result.index] = result
         if result.success:

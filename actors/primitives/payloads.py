@@ -71,6 +71,9 @@ class BufferStart(XmlPayload):
     """Seconds one attempt may take (0: only the run's ``timeout`` bounds it)."""
     dead_letter: str = ""
     """A listener told each item that failed for good, as a ``DeadLetter``."""
+    durable: bool = False
+    """Record the run and each result in the runtime's journal (``Runtime(journal=...)``),
+    so that ``Runtime.resume`` can finish it after a crash."""
 
     def __post_init__(self) -> None:
         if isinstance(self.items, bytes):

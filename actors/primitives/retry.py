@@ -70,6 +70,8 @@ class Resilience:
     item_timeout: float = 0.0
     dead_letter: str = ""
     dead_letter_address: Any = None
+    journal: str = ""  # a durable run's journal file (``actors.journal``)
+    options: tuple[tuple[str, Any], ...] = ()  # what a resume of it needs (durable runs)
 
 
 class Retries:

@@ -171,3 +171,30 @@ def test_a_durable_run_survives_the_sigkill_of_every_process_and_resumes(
     assert rt.runs()[0].done
 
 
+
+
+def test_the_runs_command_lists_shows_and_resumes_a_run(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    journal = Journal(path)
+    items = [f"<Add><A>{i}</A><B>1</B></Add>".encode() for i in range(4)]
+    journal.start("r1", "calculator.add", items, {"timeout": 30.0})
+    journal.record("r1", [ItemResult(0, True, b"<Sum><Value>1</Value></Sum>")])
+    journal.close()
+
+    def runs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "actors", "runs", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    listed = runs("list", str(path))
+    assert listed.returncode == 0 and "r1\tcalculator.add\t1/4\tunfinished" in listed.stdout
+    shown = runs("show", str(path), "r1")
+    assert "1 of 4 items recorded; 3 to run again" in shown.stdout
+    assert "1\t<Add><A>1</A><B>1</B></Add>" in shown.stdout
+    resumed = runs("resume", str(path), "r1", "--config", "examples/calc.xml")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "r1: 4 of 4 succeeded, 0 failed, 0 missing" in resumed.stdout
+    assert "finished" in runs("list", str(path)).stdout
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("nope " * 50)
+    refused = runs("list", str(bad))
+    assert refused.returncode == 2 and "is not an xmlactors journal" in refused.stderr

@@ -123,7 +123,9 @@ def test_a_sequence_whose_current_step_dies_fails_naming_it_at_once(
 def test_workers_killed_at_once_are_each_noticed_and_replaced(factory: RuntimeFactory) -> None:
     rt = factory.started()
     rt.register("w3", L.work, L.Work, workers=3)
-    before = rt.processes()
+    workers = [f"w3/worker/{slot}" for slot in range(3)]
+    before = _until(lambda: (p := rt.processes()) and all(w in p for w in workers) and p)
+    assert before, "the workers did not report their processes"
     box: list[Any] = []
     caller = threading.Thread(target=lambda: box.append(
         rt.buffer("w3", [L.Work(value=i, sleep_ms=1000) for i in range(9)], timeout=60)))

@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("run", "start an organism; with --ask, send one payload and print the reply"),
     ("serve", "serve an organism until SIGINT/SIGTERM; --convention joins a leader"),
     ("ask", "send one payload to a served system and print the reply"),
+    ("runs", "list, show or resume the durable runs of a journal"),
 )
 """Each ``xmlactors NAME`` and its help; module ``actors.cli.NAME`` has its ``configure`` and ``run``."""
 

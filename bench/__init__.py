@@ -11,5 +11,5 @@ from .measure import Row, Settings
 
 __all__ = ["FAMILIES", "Row", "Settings"]
 
-FAMILIES = ("hop", "fanout", "scaling", "memory", "sequence", "concurrency", "stream")
+FAMILIES = ("hop", "fanout", "scaling", "memory", "sequence", "concurrency", "stream", "durable")
 """Scenario families, in the order the table lists them (``bench.<module>.run``)."""

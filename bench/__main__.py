@@ -20,6 +20,7 @@ MODULES = {
     "sequence": "bench.sequence",
     "concurrency": "bench.concurrency",
     "stream": "bench.stream",
+    "durable": "bench.durable",
 }
 
 LEGEND = (

@@ -22,12 +22,14 @@ def runtime(
     base: str,
     listeners: Sequence[tuple[str, Any, type, int]],
     concurrency: Mapping[str, int] | None = None,
+    **options: Any,
 ) -> Iterator[Runtime]:
     """A started ``Runtime`` with ``(name, handler, payload class, workers)`` registered.
 
-    ``concurrency`` gives a listener's calls at once by name (absent: the runtime's default).
+    ``concurrency`` gives a listener's calls at once by name (absent: the runtime's default);
+    ``options`` go to ``Runtime`` (``journal=``).
     """
-    rt = Runtime(base, default_timeout=RUN_TIMEOUT)
+    rt = Runtime(base, default_timeout=RUN_TIMEOUT, **options)
     for name, handler, payload, workers in listeners:
         rt.register(name, handler, payload, workers=workers,
                     concurrency=(concurrency or {}).get(name))

@@ -30,6 +30,7 @@ IN_PROCESS_ROWS = [
     "concurrency: async 5 ms x 200, K=1000 (simpleSystemBase)",
     "stream: first result, N=100 (simpleSystemBase)",
     "memory: peak RSS growth, stream N=1,000 (simpleSystemBase)",
+    "durable: Buffer N=100 with a journal (simpleSystemBase)",
 ]
 MULTIPROCESS_ROWS = [
     "hop: ask round trip (multiprocTCPBase)",

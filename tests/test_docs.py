@@ -13,6 +13,7 @@ Rules for code blocks in those pages:
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import types
@@ -44,9 +45,11 @@ def test_the_python_examples_of_a_page_run(page: Path, monkeypatch: pytest.Monke
     # A real module, so that classes a page defines behave as in a user's file.
     module = types.ModuleType(f"docs_{page.stem.replace('-', '_')}")
     monkeypatch.setitem(sys.modules, module.__name__, module)
+    before = set(os.listdir(ROOT))
     for number, text in enumerate(code, 1):
         compiled = compile(text, f"{_id(page)} (python block {number})", "exec")
         exec(compiled, module.__dict__)
+    assert set(os.listdir(ROOT)) - before == set(), "an example left a file in the repository"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_id)

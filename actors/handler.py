@@ -22,12 +22,16 @@ class HandlerMetadata:
     """What a handler knows about the message it is handling.
 
     ``from_id`` is the sending listener's name, stamped by the runtime
-    (``"outside"`` for a caller outside the actor system).
+    (``"outside"`` for a caller outside the actor system). ``attempt`` is 1
+    unless a Buffer sends the item again (``retries``), or resumes a durable run
+    whose item may have run before the crash: a handler with side effects can
+    tell a repeat.
     """
 
     thread_id: str
     from_id: str
     own_name: str
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)

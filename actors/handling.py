@@ -95,7 +95,8 @@ class Handling:
             payload = cls.from_xml(element)
         except PayloadError as exc:
             return self.huh(work, f"listener {name!r} {exc}")
-        return Call(work, payload, HandlerMetadata(delivery.thread_id, delivery.sender, name))
+        return Call(work, payload, HandlerMetadata(delivery.thread_id, delivery.sender, name,
+                                                      delivery.attempt))
 
     def outcome(self, work: Work, result: Any) -> WorkDone:
         """The answer for what the handler returned (``None``: the thread ends here)."""

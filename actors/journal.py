@@ -37,7 +37,8 @@ SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE runs (
     buffer_id TEXT PRIMARY KEY, target TEXT NOT NULL, total INTEGER NOT NULL,
-    options TEXT NOT NULL, started REAL NOT NULL, finished REAL
+    options TEXT NOT NULL, started REAL NOT NULL, finished REAL,
+    dispatched INTEGER NOT NULL DEFAULT 0  -- every index below it was sent at least once
 );
 CREATE TABLE items (
     buffer_id TEXT NOT NULL, idx INTEGER NOT NULL, payload BLOB NOT NULL,
@@ -121,19 +122,28 @@ class Journal:
             known = self.db.execute("SELECT 1 FROM runs WHERE buffer_id=?", (buffer_id,))
             if known.fetchone():
                 return
-            self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, NULL)",
+            self.db.execute("INSERT INTO runs (buffer_id, target, total, options, started)"
+                            " VALUES (?, ?, ?, ?, ?)",
                             (buffer_id, target, len(items), json.dumps(options), time.time()))
             self.db.executemany("INSERT INTO items VALUES (?, ?, ?)",
                                 ((buffer_id, i, bytes(p)) for i, p in enumerate(items)))
 
-    def record(self, buffer_id: str, results: Iterable[ItemResult]) -> None:
-        """Record results (the first one for an index stays), in one transaction."""
+    def record(self, buffer_id: str, results: Iterable[ItemResult], dispatched: int = 0) -> None:
+        """Record results (the first one for an index stays) and that every index below
+        ``dispatched`` is being sent, in one transaction, before any of it goes out."""
         rows = [(buffer_id, r.index, int(r.success), r.reason, r.attempts, bytes(r.payload))
                 for r in results]
-        if rows:
-            with self.transaction():
-                self.db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                                    rows)
+        with self.transaction():
+            self.db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)", rows)
+            if dispatched:
+                self.db.execute("UPDATE runs SET dispatched=MAX(dispatched, ?) WHERE buffer_id=?",
+                                (dispatched, buffer_id))
+
+    def dispatched(self, buffer_id: str) -> int:
+        """Every index below this was sent at least once (before a crash, maybe)."""
+        row = self.db.execute("SELECT dispatched FROM runs WHERE buffer_id=?",
+                              (buffer_id,)).fetchone()
+        return int(row[0]) if row else 0
 
     def finish(self, buffer_id: str) -> None:
         with self.transaction():

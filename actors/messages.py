@@ -1,4 +1,5 @@
-"""Every message that crosses an actor boundary inside a running system.
+"""Every message that crosses an actor boundary inside a running system (the messages of
+orchestration runs are in ``run_messages``).
 
 Only bytes, strings and these frozen, slotted dataclasses travel between
 actors: the multiprocess bases pickle every message, and an lxml element
@@ -23,8 +24,7 @@ __all__ = [
     "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "Work", "WorkDone",
     "WorkerInit", "WorkerReady", "CallsFinished", "ListenerInfo", "ListenerSpec", "Register",
     "Registered", "Resolve", "Resolved", "StatsRequest", "StatsReply", "PidsRequest",
-    "PidsReply", "ServiceInit", "RunOrigin", "RunStart", "BufferRunStart", "SequenceRunStart",
-    "RunPid", "RunFinished", "Expire",
+    "PidsReply",
 ]
 
 Address = Any
@@ -61,7 +61,8 @@ class Delivery:
     ``authority`` carries the original requester's peers through orchestrations, so a
     Buffer or Sequence cannot launder a send; ``principal`` names that requester (for error
     messages and the audit log); ``deadline`` is when its caller stops waiting (``time.time()``,
-    one clock for a host's processes; 0: never): no listener starts the call after it.
+    one clock for a host's processes; 0: never): no listener starts the call after it;
+    ``attempt`` is a Buffer item's attempt number (``HandlerMetadata.attempt``).
     """
 
     target: str
@@ -73,6 +74,7 @@ class Delivery:
     authority: Authority = None
     principal: str = ""
     deadline: float = 0.0
+    attempt: int = 1
 
     def __repr__(self) -> str:
         # Short: Thespian formats each send twice; the default cost a third of a listener's time.
@@ -88,8 +90,7 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Batch:
-    """Several messages for one actor in one transport send; the receiver handles them in order
-    (a send costs far more than a small message: see docs/architecture.md, "Batches")."""
+    """Several messages for one actor in one send, handled in order (docs/architecture.md)."""
 
     messages: tuple[Any, ...]
 
@@ -113,6 +114,7 @@ class BufferItem:
     authority: Authority = None
     principal: str = ""
     deadline: float = 0.0
+    attempt: int = 1
 
     def __repr__(self) -> str:
         return f"BufferItem({self.buffer_id}[{self.index}])"
@@ -128,6 +130,7 @@ class BufferItem:
             authority=self.authority,
             principal=self.principal,
             deadline=self.deadline,
+            attempt=self.attempt,
         )
 
 
@@ -304,96 +307,3 @@ class PidsReply:
     processes: tuple[tuple[str, int], ...]
     session_id: int  # of the actor system's processes
     token: Any = None
-
-
-# -- orchestration runs -----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceInit:
-    """Sent once to a new system listener (``system.buffer``, ``system.sequence``)."""
-
-    name: str
-    registry: Address
-    base: str
-    run_deadline: float
-    limits: ParseLimits = DEFAULT_LIMITS
-    journal: Any = None  # a journal.JournalConfig: where durable runs are recorded
-
-
-@dataclass(frozen=True, slots=True)
-class RunOrigin:
-    """Whom a run works for: its thread, the requester's peers and name, where its answer goes.
-
-    ``answer`` is the address and template of the terminal message, or None
-    when nobody waits for one (fire and forget).
-    """
-
-    thread_id: str
-    authority: Authority
-    principal: str
-    answer: tuple[Address, Delivery] | None
-
-    def answer_with(self, payload: bytes) -> tuple[Address, Delivery] | None:
-        """The terminal message carrying ``payload``: where it goes and what it is."""
-        if self.answer is None:
-            return None
-        address, template = self.answer
-        return address, replace(template, payload=payload)
-
-
-@dataclass(frozen=True, slots=True)
-class RunStart:
-    """Sent once by a service to the new child actor of one run: what both kinds share.
-    ``service``: where the run reports its answer is out (the start may come via the pool);
-    ``label``: what it runs, for its log line (a Buffer's target, a Sequence's steps)."""
-
-    run_id: str
-    timeout: float
-    origin: RunOrigin
-    service: Address = None
-    label: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class BufferRunStart(RunStart):
-    """A Buffer run: its items (wire bytes), target, window, and whom progress goes to."""
-
-    items: tuple[bytes, ...] = ()
-    target: Address = None
-    window: int = 1
-    progress_to: tuple[Address, Delivery] | None = None
-    stream: bool = False  # results go to progress_to as they come, none kept for the end
-    resilience: Any = None  # a primitives.retry.Resilience: retries, item timeout, dead letters
-
-
-@dataclass(frozen=True, slots=True)
-class SequenceRunStart(RunStart):
-    """A Sequence run: its steps, their addresses, and the first step's input."""
-
-    steps: tuple[str, ...] = ()
-    addresses: tuple[Address, ...] = ()
-    payload: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class RunPid:
-    """From a run to its service, as it begins: the process it runs in."""
-
-    run_id: str
-    pid: int
-
-
-@dataclass(frozen=True, slots=True)
-class RunFinished:
-    """From a run to its service: its terminal message is sent; it exits next."""
-
-    run_id: str
-    outcome: str = ""  # "complete"; "partial": some items gave no value; "failed": none, or a step
-
-
-@dataclass(frozen=True, slots=True)
-class Expire:
-    """From a service to its run: your deadline has passed (``now``: or end at once, cancelled)."""
-
-    now: bool = False

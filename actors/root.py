@@ -28,10 +28,10 @@ from .messages import (
     PidsRequest,
     Register,
     Registered,
-    ServiceInit,
     StatsReply,
     StatsRequest,
 )
+from .run_messages import ServiceInit
 from .services import SYSTEM_SERVICES
 from .shell import Shell, log_event
 from .supervision import REGISTRY, ROOT, Down, Moved, RestartBudget, RootInit, StartChild, Started

@@ -317,7 +317,7 @@ async def flaky(payload: Flaky, meta: HandlerMetadata) -> HandlerResponse:
     await asyncio.sleep(payload.sleep_ms / 1000)
     if attempt <= payload.fail_first:
         raise RuntimeError(f"item {payload.index} attempt {attempt} fails")
-    return HandlerResponse.respond(Napped(payload.index, attempt))
+    return HandlerResponse.respond(Napped(payload.index, meta.attempt))  # the runtime's count
 
 
 def attempts_of(log_dir: str, index: int) -> int:
@@ -351,3 +351,10 @@ async def stamp(payload: Stamp, meta: HandlerMetadata) -> HandlerResponse:
         log.write(f"{time.time()}\n")
     await asyncio.sleep(0.01)
     return HandlerResponse.respond(Napped(payload.index, os.getpid()))
+
+
+async def attempt_of(payload: Flaky, meta: HandlerMetadata) -> HandlerResponse:
+    """Answers with the attempt number the runtime gave the call (and fails ``fail_first``)."""
+    if meta.attempt <= payload.fail_first:
+        raise RuntimeError(f"attempt {meta.attempt} fails")
+    return HandlerResponse.respond(Napped(payload.index, meta.attempt))

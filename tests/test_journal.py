@@ -157,6 +157,7 @@ def test_a_durable_run_survives_the_sigkill_of_every_process_and_resumes(
     before = Journal(journal)
     recorded = set(before.results("crash"))
     before.close()
+    ran_before = {i for i in range(200) if L.attempts_of(str(logs), i) > 0}
     assert 100 <= len(recorded) < 200, len(recorded)
 
     rt = runtime_factory.started("multiprocTCPBase", journal=journal)
@@ -165,6 +166,8 @@ def test_a_durable_run_survives_the_sigkill_of_every_process_and_resumes(
     outcome = rt.resume("crash", timeout=120)
     assert outcome.ok and outcome.total == 200
     assert [v.index for v in outcome.values] == list(range(200))
+    attempts = {v.index: v.pid for v in outcome.values}  # Napped.pid: HandlerMetadata.attempt
+    assert all(attempts[i] >= 2 for i in ran_before - recorded), "a repeat said attempt 1"
     runs = [L.attempts_of(str(logs), i) for i in range(200)]
     assert all(runs[i] == 1 for i in recorded), "a recorded item ran again"
     assert all(1 <= runs[i] <= 2 for i in range(200) if i not in recorded)

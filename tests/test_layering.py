@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("wire, XML and pure cores", {
         "actors.errors", "actors.limits", "actors.parsing", "actors._fields", "actors._xsd",
         "actors.codec",
-        "actors.envelope", "actors.messages", "actors.placement", "actors.huh", "actors.routing",
+        "actors.envelope", "actors.messages", "actors.run_messages", "actors.placement", "actors.huh", "actors.routing",
         "actors.handler", "actors.handling", "actors.dispatch", "actors.calls", "actors.specs",
         "actors.statistics", "actors.outcomes", "actors.latency", "actors.rate",
         "actors._importable", "actors._lazy", "actors.primitives", "actors.primitives.payloads",
@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.processes",  # /proc and signals only: the owner watchdog uses it in its actor
     }),
     ("actors", {
-        "actors.links", "actors.shell", "actors.worker", "actors.listener", "actors.primitives.service",
+        "actors.links", "actors.shell",  "actors.worker", "actors.listener", "actors.primitives.service",
         "actors.primitives.run_actor", "actors.primitives.buffer_actor",
         "actors.primitives.sequence_actor", "actors.primitives.run_pool", "actors.services",
         "actors.primitives.resolving",

@@ -179,3 +179,11 @@ def _until_lines(rt: object, path: Path, n: int) -> bool:
             return True
         rt.statistics()  # type: ignore[attr-defined]
     return False
+
+
+def test_a_handler_sees_its_attempt_number(factory: RuntimeFactory) -> None:
+    rt = factory.started()
+    rt.register("counted", L.attempt_of, L.Flaky)
+    values = rt.map("counted", [L.Flaky(index=i, fail_first=i) for i in range(3)], retries=2,
+                    retry_backoff=0.01, timeout=30)
+    assert [v.pid for v in values] == [1, 2, 3]  # Napped.pid carries meta.attempt here

@@ -18,9 +18,10 @@ from ..dispatch import PREFETCH_MAX
 from ..errors import PayloadError
 from ..huh import is_expired, make_huh, reply_outcome
 from ..journal import Journal
-from ..messages import Address, Batch, BufferItem, BufferRunStart, Delivery, ListenerInfo
+from ..messages import Address, Batch, BufferItem, Delivery, ListenerInfo
 from ..parsing import split_items
 from ..routing import may_send, respond
+from ..run_messages import BufferRunStart
 from .buffer_run import BufferRun
 from .payloads import (
     BufferCancel,
@@ -79,6 +80,8 @@ class BufferRunActor(RunActor):
         self.wake_at: float | None = None  # the pending retry / item-timeout timer
         self.attempt_ends: dict[int, float] = {}  # index -> its latest attempt's deadline (retries)
         self.journal: Journal | None = None  # a durable run's
+        self.sent_before = 0  # a resumed run: indexes below it may have run before the crash
+        self.recorded_upto = 0  # the dispatch mark last written to the journal
 
     def begin(self, run: BufferRunStart) -> None:
         self.run = run
@@ -93,6 +96,7 @@ class BufferRunActor(RunActor):
             self.journal = Journal(self.resilience.journal)
             self.journal.start(run.run_id, run.label, run.items, dict(self.resilience.options))
             self.core.prefill(self.journal.results(run.run_id).values())
+            self.sent_before = self.journal.dispatched(run.run_id)
         self.progress_step = max(1, len(run.items) // 20)
         self.pump()
 
@@ -111,7 +115,8 @@ class BufferRunActor(RunActor):
         # the rest of the run until its deadline.)
         items = [
             BufferItem(run.run_id, index, run.items[index], run.origin.thread_id,
-                       run.origin.authority, run.origin.principal, expires)
+                       run.origin.authority, run.origin.principal, expires,
+                       core.attempts(index) + (index < self.sent_before))
             for index in indexes
         ]
         if items:
@@ -176,8 +181,10 @@ class BufferRunActor(RunActor):
         before anything is sent on."""
         assert self.core is not None
         fresh = self.core.take_fresh()
-        if self.journal is not None and fresh:
-            self.journal.record(self.run.run_id, fresh)
+        upto = self.core.dispatched_upto
+        if self.journal is not None and (fresh or upto > self.recorded_upto):
+            self.journal.record(self.run.run_id, fresh, upto)
+            self.recorded_upto = upto
         return fresh
 
     def send_results(self, fresh: list[ItemResult]) -> None:

@@ -158,6 +158,11 @@ class BufferRun(RunCore):
         known = [t for t in times if t is not None]
         return min(known) if known else None
 
+    @property
+    def dispatched_upto(self) -> int:
+        """Every index below this was sent at least once (or filled before: ``prefill``)."""
+        return self._next
+
     def attempts(self, index: int) -> int:
         """How many times ``index`` was sent so far."""
         return self._retries.attempts[index]

@@ -16,7 +16,8 @@ import time
 from typing import Any
 
 from ..huh import is_progress
-from ..messages import Address, Delivery, Expire, RunFinished, RunPid, RunStart
+from ..messages import Address, Delivery
+from ..run_messages import Expire, RunFinished, RunPid, RunStart
 from ..shell import Shell, log_event
 
 __all__ = ["RunActor"]

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..messages import Address, RunStart
+from ..messages import Address
+from ..run_messages import RunStart
 from ..shell import Shell
 
 __all__ = ["RunPool", "PoolInit", "Warm", "Used", "Launch", "Launched", "Retire", "RunExited", "MOST"]

@@ -16,9 +16,10 @@ from typing import Any, cast
 from ..codec import Xml
 from ..errors import PayloadError
 from ..huh import error_text, reply_outcome
-from ..messages import Address, Delivery, Hop, SequenceRunStart
+from ..messages import Address, Delivery, Hop
 from ..parsing import ParseLimits, split_items
 from ..routing import may_send
+from ..run_messages import SequenceRunStart
 from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .results import embeddable
 from .run_actor import RunActor

@@ -17,23 +17,10 @@ import time
 from typing import Any
 
 from ..errors import PayloadError
-from ..messages import (
-    Address,
-    BufferItem,
-    Delivery,
-    Expire,
-    PidsReply,
-    PidsRequest,
-    RunFinished,
-    RunOrigin,
-    RunPid,
-    RunStart,
-    ServiceInit,
-    StatsReply,
-    StatsRequest,
-)
+from ..messages import Address, BufferItem, Delivery, PidsReply, PidsRequest, StatsReply, StatsRequest
 from ..parsing import parse
 from ..routing import respond
+from ..run_messages import Expire, RunFinished, RunOrigin, RunPid, RunStart, ServiceInit
 from ..shell import log_event
 from ..supervision import REGISTRY, Down, Moved
 from .resolving import Resolving

@@ -127,10 +127,10 @@ class System:
         return answer.address
 
     def start_services(self, run_deadline: float, limits: ParseLimits,
-                       journal: Any = None) -> dict[str, Address]:
+                       journal: Any = None, dead_letter: str = "") -> dict[str, Address]:
         """Start ``system.buffer`` and ``system.sequence``; their addresses by name."""
         self.mailbox.send(self.root, RootInit(self.base, run_deadline, limits,
-                                              self.mailbox.reply_address, journal))
+                                              self.mailbox.reply_address, journal, dead_letter))
         return {name: self.start_child(StartChild("service", name)) for name, _ in SYSTEM_SERVICES}
 
     def start_listener(

@@ -192,7 +192,7 @@ class RootActor(Shell):
             address = self.createActor(actor_class)
             self.send(address, ServiceInit(request.name, self.registry, self.init.base,
                                            self.init.run_deadline, self.init.limits,
-                                           self.init.journal))
+                                           self.init.journal, self.init.dead_letter))
             return address
         assert request.spec is not None
         address = self.createActor(ListenerActor,

@@ -32,6 +32,7 @@ class ServiceInit:
     run_deadline: float
     limits: ParseLimits = DEFAULT_LIMITS
     journal: Any = None  # a journal.JournalConfig: where durable runs are recorded
+    dead_letter: str = ""  # the runtime's default for a Buffer that names none
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,7 +71,8 @@ class Runtime(Observing, Durable):
     format at ``http://metrics_host:PORT/metrics`` while it runs (the
     ``metrics`` extra). ``log_level``: xmlactors' own lines on standard error
     (``"INFO"`` adds one line per run). ``journal``: a SQLite file where
-    durable runs are recorded (``durable``: every run), see ``resume``.
+    durable runs are recorded (``durable``: every run), see ``resume``; ``dead_letter``: the
+    listener told each item that failed for good of a Buffer that names none.
     """
 
     def __init__(
@@ -91,6 +92,7 @@ class Runtime(Observing, Durable):
         log_level: int | str = logging.WARNING,
         journal: str | Path | None = None,
         durable: bool = False,
+        dead_letter: str = "",
     ) -> None:
         if base not in bases.BASES:
             raise ConfigError(
@@ -103,15 +105,14 @@ class Runtime(Observing, Durable):
         self.capabilities = dict(capabilities or {})
         self.default_timeout = default_timeout
         self.run_deadline = run_deadline
-        self.limits = limits
-        self.placement_wait = placement_wait
+        self.limits, self.placement_wait = limits, placement_wait
         if metrics_port is not None:
             require_client()  # a missing extra is said now, before any process starts
         self.metrics_port, self.metrics_host = metrics_port, metrics_host
         self.log_level = bases.log_level(log_level)
-        self.journal_path, self.durable = journal, durable
-        self.journal: Journal | None = None  # while running with a ``journal``
-        self.metrics: MetricsServer | None = None  # while running with ``metrics_port``
+        self.journal_path, self.durable, self.dead_letter = journal, durable, dead_letter
+        self.journal: Journal | None = None  # these two while running, if asked for
+        self.metrics: MetricsServer | None = None
         self.specs: dict[str, ListenerSpec] = {}
         self.requirements: dict[str, dict[str, Any]] = {}
         self.modules: tuple[str, ...] = ()  # of registered handlers and payloads, in order
@@ -162,7 +163,7 @@ class Runtime(Observing, Durable):
                 self.journal = Journal(self.journal_path)
             config = JournalConfig(str(self.journal_path), self.durable) if self.journal else None
             self.addresses.update(self.system.start_services(self.run_deadline, self.limits,
-                                                             config))
+                                                             config, self.dead_letter))
             for spec in list(self.specs.values()):
                 self._start_listener(spec)
             if self.metrics_port is not None:

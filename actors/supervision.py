@@ -45,6 +45,7 @@ class RootInit:
     owner: Address = None
     """Where ``Moved``/``Down`` notices go outside the system (the runtime's receiver)."""
     journal: Any = None  # a journal.JournalConfig, for the services
+    dead_letter: str = ""  # the services' default dead-letter listener
 
 
 @dataclass(frozen=True, slots=True)

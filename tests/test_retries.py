@@ -187,3 +187,18 @@ def test_a_handler_sees_its_attempt_number(factory: RuntimeFactory) -> None:
     values = rt.map("counted", [L.Flaky(index=i, fail_first=i) for i in range(3)], retries=2,
                     retry_backoff=0.01, timeout=30)
     assert [v.pid for v in values] == [1, 2, 3]  # Napped.pid carries meta.attempt here
+
+
+def test_the_runtime_default_dead_letter_listener_takes_the_failures_of_every_buffer(
+    factory: RuntimeFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    letters = tmp_path / "letters.txt"
+    monkeypatch.setenv("XMLACTORS_TEST_LETTERS", str(letters))
+    rt = factory.started(dead_letter="letters")
+    rt.register("flaky", L.flaky, L.Flaky)
+    rt.register("letters", L.keep_letters, DeadLetter)
+    outcome = rt.buffer("flaky", [L.Flaky(index=0, fail_first=9, log_dir=str(tmp_path))])
+    assert outcome.failed == 1
+    assert _until_lines(rt, letters, 1)
+    (letter,) = [DeadLetter.from_xml(line.encode()) for line in letters.read_text().splitlines()]
+    assert (letter.index, letter.reason, letter.attempts) == (0, "error", 1)

@@ -266,6 +266,7 @@ class BufferService(ServiceActor):
         if error:
             self.refuse(delivery, start, error)
             return
+        start.dead_letter = start.dead_letter or self.init.dead_letter  # the operator's default
         names = [start.target] + [n for n in (start.return_to, start.dead_letter) if n]
         self.resolve(
             names,

@@ -76,7 +76,7 @@ class Inbox:
             raise RuntimeClosedError()
         if isinstance(message, (Moved, Down)):
             raise ComponentDiedError(message.name, isinstance(message, Down),
-                                     getattr(message, "address", None))
+                                     getattr(message, "address", None), getattr(message, "why", ""))
         return message
 
 

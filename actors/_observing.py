@@ -29,7 +29,7 @@ class Observing:
 
     base: str
     addresses: dict[str, Address]
-    down: set[str]
+    down: dict[str, str]  # component -> why it is down
     specs: dict[str, ListenerSpec]
     system: System | None
 
@@ -78,8 +78,10 @@ class Observing:
         """The root's word that a component was restarted (or is down): where it is now."""
         system = self.system
         if isinstance(notice, Down):
-            self.down.add(notice.name)
-        elif notice.name == REGISTRY and system is not None:
+            self.down[notice.name] = notice.why
+            return
+        self.down.pop(notice.name, None)  # a lost listener placed again
+        if notice.name == REGISTRY and system is not None:
             system.registry = notice.address
         elif notice.name in self.addresses:
             self.addresses[notice.name] = notice.address

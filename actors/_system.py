@@ -29,7 +29,7 @@ from .parsing import ParseLimits
 from .placement import capability_flags, describe
 from .root import PLACEMENT, ROOT_NAME, RootActor
 from .services import SYSTEM_SERVICES
-from .supervision import REGISTRY, RootInit, StartChild, Started
+from .supervision import HEARTBEAT, REGISTRY, RootInit, StartChild, Started
 
 __all__ = ["System", "START_WAIT"]
 
@@ -126,11 +126,12 @@ class System:
             raise RuntimeError(answer.error)
         return answer.address
 
-    def start_services(self, run_deadline: float, limits: ParseLimits,
-                       journal: Any = None, dead_letter: str = "") -> dict[str, Address]:
+    def start_services(self, run_deadline: float, limits: ParseLimits, journal: Any = None,
+                       dead_letter: str = "", heartbeat: float = HEARTBEAT) -> dict[str, Address]:
         """Start ``system.buffer`` and ``system.sequence``; their addresses by name."""
-        self.mailbox.send(self.root, RootInit(self.base, run_deadline, limits,
-                                              self.mailbox.reply_address, journal, dead_letter))
+        self.mailbox.send(self.root, RootInit(
+            self.base, run_deadline, limits, self.mailbox.reply_address, journal=journal,
+            dead_letter=dead_letter, heartbeat=heartbeat))
         return {name: self.start_child(StartChild("service", name)) for name, _ in SYSTEM_SERVICES}
 
     def start_listener(

@@ -118,9 +118,9 @@ class ComponentDiedError(XmlActorsError, RuntimeError):
     new one; or, with ``down``, it died too often and is not restarted.
     """
 
-    def __init__(self, name: str, down: bool = False, address: Any = None) -> None:
-        then = ("it died too often and is down: restart the runtime" if down
-                else "it was restarted; send the request again")
+    def __init__(self, name: str, down: bool = False, address: Any = None, why: str = "") -> None:
+        then = ("it was restarted; send the request again" if not down
+                else why or "it died too often and is down: restart the runtime")
         super().__init__(f"{name} died before answering: {then}")
         self.name = name
         self.down = down

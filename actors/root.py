@@ -79,6 +79,7 @@ class RootActor(Shell):
         self.restarts: collections.Counter[str] = collections.Counter()  # replacements running
         self.down: set[str] = set()
         self.booting: dict[int, _Starting] = {}  # created, awaiting the child's first answer
+        self.last_seen: dict[str, float] = {}  # placed listener -> its last heartbeat answer
         self.answering: dict[int, _Starting] = {}  # awaiting the registry's Registered
         self.numbers = itertools.count(1)
 
@@ -86,13 +87,17 @@ class RootActor(Shell):
         if isinstance(message, StartChild):
             self.start_child(message, sender)
         elif isinstance(message, PidsReply) and isinstance(message.token, tuple):
-            self.child_up(message.token[1], sender)
+            if message.token[0] == "beat":
+                self.last_seen[message.token[1]] = time.monotonic()
+            else:
+                self.child_up(message.token[1], sender)
         elif isinstance(message, Registered):
             waiting = self.answering.pop(message.token, None)
             if waiting is not None:
                 self.registered(waiting, message.error)
         elif isinstance(message, RootInit):
             self.init, self.owner = message, message.owner or sender
+            self.set_timer(message.heartbeat / 3, "beat")
         elif isinstance(message, StatsRequest):
             counters = (("restarts", sum(self.restarts.values())),
                         *((f"restarts:{n}", c) for n, c in self.restarts.items()),
@@ -136,6 +141,41 @@ class RootActor(Shell):
     def on_wakeup(self, payload: Any) -> None:
         if isinstance(payload, tuple) and payload[0] == "place":
             self.place_again(payload[1])
+        elif payload == "beat" and self.init is not None and not self.exiting:
+            self.beat(self.init.heartbeat)
+            self.set_timer(self.init.heartbeat / 3, "beat")
+
+    # -- members that stop answering ------------------------------------------
+
+    def beat(self, bound: float) -> None:
+        """Ping each listener placed on a member; one silent for ``bound`` seconds is lost:
+        Thespian would notice a dead or cut-off member only after minutes."""
+        now = time.monotonic()
+        for name, child in self.children.items():
+            if not child.request.requires or child.address is None:
+                continue
+            seen = self.last_seen.setdefault(name, now)
+            if now - seen > bound:
+                self.lose(name, now - seen)
+            else:
+                self.send(child.address, PidsRequest(("beat", name)))
+
+    def lose(self, name: str, silent: float) -> None:
+        """A placed listener stopped answering: its callers and runs hear it is down now (its
+        items fail ``exited``), its name resolves to nothing, and it is placed again, without a
+        time limit, as soon as a member that offers what it requires answers."""
+        record = self.children[name]
+        self.dismiss(record.address)  # if it lives on behind a cut link, it exits when heard
+        record.address = None
+        self.last_seen.pop(name, None)
+        log_event("member_lost", logging.WARNING, name=name, silent=silent)
+        self.send(self.registry, Register(self.entry(record.request), None, replace=True))
+        self.tell_everyone(Down(name, self.restarts[name],
+                                why="it is down: its member stopped answering; it is placed"
+                                    " again when a member offering what it requires is back"))
+        starting = _Starting(record.request, self.create(record.request), None, restart=True)
+        self.await_child(starting)
+        starting.until = float("inf")  # a member that comes back is used again
 
     def place_again(self, number: int) -> None:
         starting = self.booting.get(number)
@@ -251,7 +291,7 @@ class RootActor(Shell):
         restarts = self.budget.total[name]
         log_event("component_down", logging.ERROR, name=name, restarts=restarts,
                   limit=f"{self.budget.intensity} restarts in {self.budget.period:g} s")
-        self.tell_everyone(Down(name, restarts))
+        self.tell_everyone(Down(name, restarts))  # the caller's error says it died too often
 
     def tell_everyone(self, notice: Moved | Down) -> None:
         """Every child that keeps addresses, and the runtime outside."""

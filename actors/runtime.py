@@ -47,6 +47,7 @@ from .parsing import DEFAULT_LIMITS, ParseLimits
 from .services import SYSTEM_SERVICES
 from .specs import listener_spec
 from .statistics import Statistics
+from .supervision import HEARTBEAT
 
 if TYPE_CHECKING:
     from .organism import ListenerDecl
@@ -72,7 +73,8 @@ class Runtime(Observing, Durable):
     ``metrics`` extra). ``log_level``: xmlactors' own lines on standard error
     (``"INFO"`` adds one line per run). ``journal``: a SQLite file where
     durable runs are recorded (``durable``: every run), see ``resume``; ``dead_letter``: the
-    listener told each item that failed for good of a Buffer that names none.
+    listener told each item that failed for good of a Buffer that names none; ``heartbeat``:
+    seconds of silence after which a listener on another member counts as lost.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class Runtime(Observing, Durable):
         journal: str | Path | None = None,
         durable: bool = False,
         dead_letter: str = "",
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         if base not in bases.BASES:
             raise ConfigError(
@@ -110,14 +113,15 @@ class Runtime(Observing, Durable):
             require_client()  # a missing extra is said now, before any process starts
         self.metrics_port, self.metrics_host = metrics_port, metrics_host
         self.log_level = bases.log_level(log_level)
-        self.journal_path, self.durable, self.dead_letter = journal, durable, dead_letter
+        self.journal_path, self.durable, self.dead_letter, self.heartbeat = (
+            journal, durable, dead_letter, heartbeat)
         self.journal: Journal | None = None  # these two while running, if asked for
         self.metrics: MetricsServer | None = None
         self.specs: dict[str, ListenerSpec] = {}
         self.requirements: dict[str, dict[str, Any]] = {}
         self.modules: tuple[str, ...] = ()  # of registered handlers and payloads, in order
         self.addresses: dict[str, Address] = {}
-        self.down: set[str] = set()  # components the root gave up on (``Down``)
+        self.down: dict[str, str] = {}  # component -> why it is down (``Down``)
         self.closed = False  # shut down after a start: calls raise RuntimeClosedError
         self.system: System | None = None  # while running
         self.session_id = 0  # of the last system's processes (multiprocess bases; else 0)
@@ -162,8 +166,8 @@ class Runtime(Observing, Durable):
             if self.journal_path is not None:  # a foreign or damaged file: JournalError, now
                 self.journal = Journal(self.journal_path)
             config = JournalConfig(str(self.journal_path), self.durable) if self.journal else None
-            self.addresses.update(self.system.start_services(self.run_deadline, self.limits,
-                                                             config, self.dead_letter))
+            self.addresses.update(self.system.start_services(
+                self.run_deadline, self.limits, config, self.dead_letter, self.heartbeat))
             for spec in list(self.specs.values()):
                 self._start_listener(spec)
             if self.metrics_port is not None:
@@ -254,13 +258,8 @@ class Runtime(Observing, Durable):
 
     # -- talking ----------------------------------------------------------
 
-    def ask(
-        self,
-        target: str,
-        payload: Any,
-        timeout: float | None = None,
-        on_progress: Callable[[Any], None] | None = None,
-    ) -> Any:
+    def ask(self, target: str, payload: Any, timeout: float | None = None,
+            on_progress: Callable[[Any], None] | None = None) -> Any:
         """Send ``payload`` to ``target`` and wait for its reply, decoded.
 
         Returns an xmlify object when the reply's root tag is a known payload
@@ -361,7 +360,7 @@ class Runtime(Observing, Durable):
     def _address(self, target: str) -> Address:
         system = self._system()
         if target in self.down:
-            raise ComponentDiedError(target, down=True)
+            raise ComponentDiedError(target, down=True, why=self.down[target])
         address = self.addresses.get(target)
         if address is None and self.attached:  # Runtime.connect: ask the served system's registry
             (answer,) = system.mailbox.gather([(system.registry, Resolve(target))],

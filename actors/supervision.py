@@ -30,6 +30,10 @@ ROOT = "root"
 REGISTRY = "registry"
 """The registry's name as a component (it is not a listener: it has no entry of its own)."""
 
+HEARTBEAT = 3.0
+"""Seconds without an answer after which the root counts a listener on another member of a
+convention as lost (its member died or was cut off); it is pinged a third of that apart."""
+
 INTENSITY = 5
 PERIOD = 10.0
 """Restarts of one component allowed within ``PERIOD`` seconds; one more and it is given up on."""
@@ -45,6 +49,7 @@ class RootInit:
     owner: Address = None
     """Where ``Moved``/``Down`` notices go outside the system (the runtime's receiver)."""
     journal: Any = None  # a journal.JournalConfig, for the services
+    heartbeat: float = HEARTBEAT  # see HEARTBEAT
     dead_letter: str = ""  # the services' default dead-letter listener
 
 
@@ -96,6 +101,7 @@ class Down:
     name: str
     restarts: int
     token: Any = None
+    why: str = ""  # for the caller's error: died too often, or its member stopped answering
 
 
 class RestartBudget:

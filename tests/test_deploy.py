@@ -18,7 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from actors import AskTimeoutError, NoSystemError, PlacementError, Runtime, UnknownListenerError
+from actors import (
+    AskTimeoutError,
+    ComponentDiedError,
+    NoSystemError,
+    PlacementError,
+    Runtime,
+    UnknownListenerError,
+)
 from actors.bases import free_port
 from actors.placement import meets_requirements
 from actors.primitives import BufferStart, parse_results
@@ -112,6 +119,44 @@ def test_a_placed_listener_whose_supervisor_dies_is_placed_again_on_the_member(
     after = leader.processes(timeout=WAIT)["heavy"]
     assert after != before and after in session_pids(member.session_id)
     assert leader.ask("heavy", L.Work(value=4), timeout=WAIT).pid in session_pids(member.session_id)
+
+
+def test_a_member_killed_whole_is_noticed_by_heartbeat_and_a_new_one_is_used(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    leader = runtime_factory.started(TCP, admin_port=free_port(), placement_wait=WAIT,
+                                     heartbeat=1.0)
+    member = runtime_factory.started(TCP, admin_port=free_port(), capabilities={"gpu": "true"},
+                                     convention=f"127.0.0.1:{leader.admin_port}")
+    leader.register("heavy", L.work, L.Work, requires={"gpu": True})
+    assert leader.ask("heavy", L.Work(value=1), timeout=WAIT).value == 2
+    box: list[object] = []
+    caller = threading.Thread(target=lambda: box.append(leader.buffer(
+        "heavy", [L.Work(value=i, sleep_ms=200) for i in range(20)], timeout=60)))
+    caller.start()
+    deadline = time.monotonic() + WAIT
+    while leader.statistics(timeout=WAIT).active_buffers < 1 and time.monotonic() < deadline:
+        pass  # asking the leader until the run is under way
+    started = time.monotonic()
+    for pid in session_pids(member.session_id):  # the whole member host, at once
+        os.kill(pid, signal.SIGKILL)
+    caller.join(30)
+    noticed = time.monotonic() - started
+    assert not caller.is_alive() and box, "the Buffer waited for its deadline"
+    outcome = box[0]
+    assert noticed < 1.0 + 5.0  # the heartbeat bound, with room for a loaded machine; not 60 s
+    assert {f.reason for f in outcome.failures} <= {"exited", "timeout"}  # type: ignore[attr-defined]
+    assert any(f.reason == "exited" for f in outcome.failures)  # type: ignore[attr-defined]
+    with pytest.raises(ComponentDiedError, match="its member stopped answering"):
+        leader.ask("heavy", L.Work(value=1), timeout=WAIT)
+    end_session(member.session_id, grace=0.0)
+    # A member offering the capability again: the listener is placed there, and answers.
+    again = runtime_factory.started(TCP, admin_port=free_port(), capabilities={"gpu": "true"},
+                                    convention=f"127.0.0.1:{leader.admin_port}")
+    deadline = time.monotonic() + WAIT
+    while "heavy" in leader.statistics(timeout=WAIT).down and time.monotonic() < deadline:
+        pass  # asking the leader until its root placed the listener on the new member
+    assert leader.ask("heavy", L.Work(value=3), timeout=WAIT).pid in session_pids(again.session_id)
 
 
 def test_a_listener_no_member_can_host_is_an_error_at_start_naming_it(

@@ -55,8 +55,8 @@ LAYERS: list[tuple[str, set[str]]] = [
 PURE = sorted(LAYERS[0][1])
 """Modules that must not depend on Thespian, directly or through what they import."""
 
-THESPIAN_ADAPTERS = {"actors.shell", "actors.links", "actors.runtime", "actors.bases", "actors.deploy",
-                     "actors._inprocess", "actors._system"}
+THESPIAN_ADAPTERS = {"actors.shell", "actors.links", "actors.bases", "actors._inprocess",
+                     "actors._system"}
 """The only modules that import Thespian themselves; everything else goes through them."""
 
 MAX_LINES = 400

@@ -19,6 +19,7 @@ On the in-process base there is no transport, and ``Links.for_actor`` gives
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from thespian.actors import ActorSystemMessage
@@ -46,6 +47,15 @@ class Links:
     def __init__(self, manager: Any) -> None:
         self._manager = manager  # Thespian's actor manager: the transport's owner
         self._links: list[_Link] = []
+        self._on_idle: list[Callable[[], None]] = []
+
+    def when_idle(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once nothing sent is left in the transport (now, if nothing is):
+        an actor that exits with a transmit still going would cut it off."""
+        if not self._links:
+            callback()
+        else:
+            self._on_idle.append(callback)
 
     @classmethod
     def for_actor(cls, actor: Any) -> Links | None:
@@ -91,6 +101,10 @@ class Links:
         if not waiting:
             if link in self._links:  # (by identity) a synchronous completion may have removed it
                 self._links.remove(link)
+            if not self._links and self._on_idle:
+                callbacks, self._on_idle = self._on_idle, []
+                for callback in callbacks:
+                    callback()
             return
         run: list[Any] = []
         for message in waiting:

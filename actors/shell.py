@@ -64,6 +64,14 @@ class _ParentCheck:
     """The payload of the parent-watch timer (the class itself: it pickles as a name)."""
 
 
+class _ExitNow:
+    """The payload of ``stop``'s timer: exit even if a transmit has not completed."""
+
+
+STOP_GRACE = 10.0
+"""Seconds a stopping actor waits for what it sent to leave (across processes)."""
+
+
 _SYSTEM_MESSAGES = frozenset({ActorExitRequest, ChildActorExited, WakeupMessage, WatchMessage,
                               Resolved, Moved, Down})
 """The kinds ``Shell`` turns into hooks of their own; everything else goes to ``on_message``."""
@@ -89,6 +97,8 @@ class Shell(Actor):  # type: ignore[misc]
         self._links: Links | None = None  # known at the first send (there is none in process)
         self._links_known = False
         self._parent_pid = 0  # watched when ``watches_parent`` (multiprocess bases)
+        self._after_sends: list[Any] = []  # run once what this message sent has left (``stop``)
+        self._exit_sent = False
         self.registry: Address = None
         self.addresses: dict[str, Address] = {}
         self.listeners: dict[str, ListenerInfo] = {}  # what the registry said of each name
@@ -110,6 +120,20 @@ class Shell(Actor):  # type: ignore[misc]
         if isinstance(message, WakeupMessage) and message.payload is _ParentCheck:
             self._check_parent()
             return
+        if isinstance(message, WakeupMessage) and message.payload is _ExitNow:
+            self._exit_now()
+            return
+        try:
+            self._handle_messages(message, sender)
+        finally:
+            after, self._after_sends = self._after_sends, []
+            for callback in after:
+                try:
+                    callback()
+                except Exception:  # noqa: BLE001 - a re-delivered message would run twice
+                    logger().exception("%s failed after its sends", type(self).__name__)
+
+    def _handle_messages(self, message: Any, sender: Address) -> None:
         messages = message.messages if isinstance(message, Batch) else (message,)
         if not self.batched_kinds:
             for inner in messages:
@@ -245,8 +269,26 @@ class Shell(Actor):  # type: ignore[misc]
 
     # Helpers.
     def stop(self) -> None:
-        """Exit after the messages already queued (a run actor's last act)."""
-        self.send(self.myAddress, ActorExitRequest())
+        """Exit after the messages already queued (a run actor's last act), and after what
+        it sent has left: across processes, once the transport has delivered it (measured: a
+        10,000-item run's 1 MB answer, cut off by its actor's exit, 1 run in 3), or after
+        ``STOP_GRACE`` seconds."""
+        if self._links is None:
+            self.send(self.myAddress, ActorExitRequest())
+            return
+        self.wakeupAfter(STOP_GRACE, _ExitNow)
+        self._after_sends.append(self._exit_when_sent)
+
+    def _exit_when_sent(self) -> None:
+        if self._links is None:
+            self._exit_now()
+        else:
+            self._links.when_idle(self._exit_now)
+
+    def _exit_now(self) -> None:
+        if not self._exit_sent:
+            self._exit_sent = True
+            super().send(self.myAddress, ActorExitRequest())
 
     def dismiss(self, child: Address) -> None:
         """Tell a child actor to exit (its exit comes back as ``on_child_exited``)."""

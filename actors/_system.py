@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from thespian.actors import ActorSystem
+from thespian.actors import ActorSystem, ActorSystemException
 
 from . import bases, processes, watchdog
 from ._mailbox import InProcessMailbox, Mailbox, ReceiverMailbox
-from .deploy import check_local, probe
-from .errors import DuplicateListenerError, PlacementError
+from .deploy import probe, reply_address
+from .errors import DuplicateListenerError, NoSystemError, PlacementError
 from .messages import (
     Address,
     ListenerSpec,
@@ -79,20 +79,24 @@ class System:
 
     @classmethod
     def attach(cls, host: str, admin_port: int) -> System:
-        """The system served at ``host:admin_port`` (``NoSystemError`` if nothing listens).
+        """The system served at ``host:admin_port``, on this host or any other this one reaches
+        (``NoSystemError`` if nothing answers there).
 
-        Refuses, rather than starts, a system when nothing listens there:
-        Thespian's ``ActorSystem`` would otherwise start a fresh admin of its own.
+        Refuses, rather than starts, a system when nothing listens there. This
+        side listens on the local end of the route to ``host`` (replies come
+        back there), the address of this machine the served system can reach.
         """
 
-        check_local(host, admin_port)
         probe(host, admin_port)
+        local = reply_address(host, admin_port)
         base = "multiprocTCPBase"
-        bases.bind_to(host)
-        capabilities = bases.capabilities_for(base, admin_port, None, {})
-        thespian = ActorSystem(
-            base, capabilities, logDefs=bases.log_defs(), transientUnique=True
-        )
+        bases.bind_to(local)
+        try:
+            thespian = bases.attached_system(host, admin_port, bases.log_defs())
+        except ActorSystemException:  # something answers there, but no admin answers us
+            raise NoSystemError(host, admin_port, "something listens there, but no actor system's"
+                                f" admin answered: not a served system, or it cannot reach {local},"
+                                " where its replies go") from None
         system = cls(base, ReceiverMailbox(thespian), thespian, attached=True)
         # The root exists under its global name: this returns its address, and the root
         # answers with the registry it started.

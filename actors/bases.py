@@ -1,4 +1,4 @@
-"""How xmlactors starts Thespian: bases, logging, ports, loopback binding.
+"""How xmlactors starts Thespian: bases, logging, ports, binding, attaching from elsewhere.
 
 Kept apart from the ``Runtime`` facade so the facts about Thespian's
 start-up live in one place.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import types
 from typing import Any
 
 from .errors import ConfigError
@@ -21,6 +22,7 @@ __all__ = [
     "log_level",
     "bind_to",
     "capabilities_for",
+    "attached_system",
 ]
 
 BASES = ("simpleSystemBase", "multiprocTCPBase", "multiprocQueueBase")
@@ -109,3 +111,42 @@ def capabilities_for(
         if convention:
             caps["Convention Address.IPv4"] = convention
     return caps
+
+
+def attached_system(host: str, admin_port: int, logdefs: dict[str, Any]) -> Any:
+    """A Thespian ``ActorSystem`` whose admin is the one at ``host:admin_port``, on any host.
+
+    Thespian's external interface assumes its admin runs on this machine: it
+    derives the admin's address from the address it would advertise itself
+    (``THESPIAN_BASE_IPADDR``, which ``bind_to`` sets to the local end of the
+    route to ``host``), and it checks for an admin by trying to *bind* the
+    admin's port, starting one when the bind succeeds. Here the admin's
+    address is ``host:admin_port`` whatever this machine is, and no admin is
+    ever started: the caller has already seen something answer there. The
+    rest (this side's endpoint, its contexts, every send) is Thespian's own.
+    """
+    from thespian.actors import ActorAddress, ActorSystem
+    from thespian.system.multiprocTCPBase import ActorSystemBase
+    from thespian.system.transport.TCPTransport import TCPTransport, TCPv4ActorAddress
+
+    def admin_address(capabilities: object = None) -> Any:
+        return ActorAddress(TCPv4ActorAddress(host, admin_port, external=True))
+
+    class RemoteAdminTransport(TCPTransport):  # type: ignore[misc]
+        getAdminAddr = staticmethod(admin_address)
+
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self._adminAddr = admin_address()  # Thespian's __init__ computed a local one
+
+        @staticmethod
+        def probeAdmin(addr: Any) -> bool:
+            return True  # never start an admin here: attach to the one there, or fail
+
+    class RemoteAdminBase(ActorSystemBase):  # type: ignore[misc]
+        transportType = RemoteAdminTransport
+
+    # All a Thespian base reads of its ActorSystem while it starts is the capabilities.
+    starting = types.SimpleNamespace(capabilities={"Admin Port": admin_port})
+    base = RemoteAdminBase(starting, logDefs=logdefs)
+    return ActorSystem(base, starting.capabilities, logDefs=logdefs, transientUnique=True)

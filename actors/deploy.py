@@ -21,7 +21,7 @@ from .errors import NoSystemError
 __all__ = [
     "wait_for_leader",
     "is_listening",
-    "check_local",
+    "reply_address",
     "probe",
 ]
 
@@ -55,16 +55,23 @@ def wait_for_leader(convention: str, wait: float) -> None:
 # -- reaching a served system -----------------------------------------------------
 
 
-def check_local(host: str, port: int) -> None:
-    """Thespian talks to an admin of this host only: ``host`` must be one of its addresses."""
+def reply_address(host: str, port: int) -> str:
+    """This machine's address that packets to ``host:port`` leave from: where a client
+    attached to the system there listens, so that its replies reach it.
+
+    The kernel's own choice of source address for that destination (a UDP
+    socket's ``connect`` sends nothing): loopback for a loopback host, the
+    host itself for an address of this machine, else the address of the
+    interface the route to ``host`` goes out of. ``NoSystemError`` when no
+    route leads there.
+    """
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((host, 0))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.connect((host, port))
+            local: str = udp.getsockname()[0]
     except OSError as exc:
-        raise NoSystemError(
-            host, port, f"{host} is not an address of this machine ({exc.strerror or exc});"
-            " run 'xmlactors ask' on the host of the system, e.g. over ssh"
-        ) from None
+        raise NoSystemError(host, port, exc.strerror or str(exc)) from None
+    return local
 
 
 def is_listening(host: str, port: int) -> bool:

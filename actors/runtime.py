@@ -385,10 +385,9 @@ class Runtime(Observing, Durable):
     def connect(
         cls, admin_port: int, host: str = "127.0.0.1", *, default_timeout: float = 30.0
     ) -> Runtime:
-        """A Runtime attached to a system already served on this machine at ``host:admin_port``.
-
-        Closing it leaves that system running; ``NoSystemError`` if nothing listens there.
-        """
+        """A Runtime attached to a system served at ``host:admin_port``, here or on any host this
+        one reaches; replies come to the local end of the route to ``host``. Closing it leaves
+        that system running; ``NoSystemError`` if nothing answers there."""
         runtime = cls(
             "multiprocTCPBase", admin_port=admin_port, bind=host, default_timeout=default_timeout
         )

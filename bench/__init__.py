@@ -11,5 +11,6 @@ from .measure import Row, Settings
 
 __all__ = ["FAMILIES", "Row", "Settings"]
 
-FAMILIES = ("hop", "fanout", "scaling", "memory", "sequence", "concurrency", "stream", "durable")
+FAMILIES = ("hop", "fanout", "scaling", "memory", "sequence", "concurrency", "stream", "durable",
+            "hosts")
 """Scenario families, in the order the table lists them (``bench.<module>.run``)."""

@@ -21,6 +21,7 @@ MODULES = {
     "concurrency": "bench.concurrency",
     "stream": "bench.stream",
     "durable": "bench.durable",
+    "hosts": "bench.hosts",
 }
 
 LEGEND = (

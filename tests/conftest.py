@@ -14,6 +14,7 @@ import pytest
 import examples.conftest  # noqa: F401  registers and loads the profiles
 from actors.testing import RuntimeFactory
 from examples.two_members import Served
+from tests import netns
 from tests.processes import marked_processes
 
 BASES = [
@@ -59,3 +60,9 @@ def serving(marked_env: dict[str, str]) -> Iterator[list[Served]]:
     yield started
     for served in reversed(started):
         served.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Last resort: delete the network namespaces (tests/netns.py) this run left, and those
+    of test runs that died; one ``ip netns list``, nothing where namespaces are not made."""
+    netns.remove_leftovers(own=True)

@@ -27,7 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--host", default="127.0.0.1", metavar="ADDR",
-        help="the address the served system listens on, on this machine (default: %(default)s)",
+        help="the address the served system (a convention's leader) listens on, on this host or"
+        " another one this host reaches (default: %(default)s)",
     )
     parser.add_argument(
         "--timeout", type=seconds, default=None, metavar="SECONDS",

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from .handling import Call, Handling
 from .messages import Address, Work, WorkDone
+from .rate import SlidingWindow
 
 __all__ = [
     "Calls",
@@ -147,6 +148,7 @@ class Calls:
         self._signalled = False
         self._running = 0
         self._places: asyncio.Semaphore | None = None  # made on the loop, at the first call
+        self.rate: SlidingWindow | None = None  # a listener's rate, counted as each call starts
         self.inline = not self.is_async and capacity == 1 and inline
         """A plain handler with ``capacity`` 1 run on the caller's thread: ``start`` answers at once."""
         self._pool = (
@@ -211,6 +213,8 @@ class Calls:
         return _timed(self.handling.outcome(call.work, result), began)
 
     def _run_sync(self, call: Call) -> None:
+        while self.rate is not None and not self.rate.take(time.time()):
+            time.sleep(max(self.rate.next_free() - time.time(), 0.001))  # a pool thread: its turn
         self._ready(self._answer(call))
 
     def _spawn(self) -> None:
@@ -231,6 +235,8 @@ class Calls:
         if late is not None:
             self._ready(late)
             return
+        while self.rate is not None and not self.rate.take(time.time()):
+            await asyncio.sleep(max(self.rate.next_free() - time.time(), 0.001))
         timeout = self.handling.spec.timeout
         began = time.monotonic()
         try:

@@ -150,7 +150,9 @@ class ListenerActor(Shell):
         else:
             self.workers = [_Worker(self.spawn(slot)) for slot in range(spec.workers)]
             self.dispatch = Dispatch(spec.workers, spec.concurrency)
-        if spec.rate:  # across processes a call starts a moment after its hand-out: a margin
+        if spec.rate and self.calls is not None and not self.calls.inline:
+            self.calls.rate = SlidingWindow(spec.rate)  # in process: counted as each call starts
+        elif spec.rate:  # a worker starts a call a moment after its hand-out: a margin
             self.dispatch.limit = SlidingWindow(spec.rate, 1.0 + (MARGIN if self.workers else 0))
         early, self.early = self.early, []
         for message, sender in early:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import re
+import threading
 
 __all__ = ["SlidingWindow", "parse_rate", "MARGIN"]
 
@@ -36,22 +37,24 @@ def parse_rate(text: str) -> int:
 class SlidingWindow:
     """At most ``limit`` starts in any ``window`` seconds."""
 
-    __slots__ = ("limit", "window", "_starts")
+    __slots__ = ("limit", "window", "_starts", "_lock")
 
     def __init__(self, limit: int, window: float = 1.0) -> None:
         if limit < 1 or window <= 0:
             raise ValueError(f"a rate limit needs limit >= 1 and window > 0 (got {limit}, {window})")
         self.limit, self.window = limit, window
         self._starts: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()  # the threads of a listener's pool share one window
 
     def take(self, now: float) -> bool:
         """Start one call at ``now`` if the budget allows (and count it); False: not yet."""
-        while self._starts and self._starts[0] <= now - self.window:
-            self._starts.popleft()
-        if len(self._starts) >= self.limit:
-            return False
-        self._starts.append(now)
-        return True
+        with self._lock:
+            while self._starts and self._starts[0] <= now - self.window:
+                self._starts.popleft()
+            if len(self._starts) >= self.limit:
+                return False
+            self._starts.append(now)
+            return True
 
     def next_free(self) -> float:
         """When the next call may start (the oldest counted start, a window later)."""

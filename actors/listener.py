@@ -290,6 +290,9 @@ class ListenerActor(Shell):
             self.rate_timer = False
             self.hand_out(self.dispatch.assign())
             return
+        if payload == "rescan":
+            self.on_child_exited(None)  # workers dead without a notice of their own
+            return
         if payload != "watch" or self.spec is None:
             return
         self.watching = False
@@ -363,6 +366,9 @@ class ListenerActor(Shell):
         if self.spec is None or self.exiting:
             return
         known = self._slot_of(child)
+        if known >= 0:  # others may be dying still, their notice lost: look again, twice
+            self.set_timer(0.5, "rescan")
+            self.set_timer(2.0, "rescan")
         for slot, worker in enumerate(self.workers):
             if slot == known or (worker.pid and start_time(worker.pid) is None):
                 self.counters["replaced"] += 1

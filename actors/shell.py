@@ -117,15 +117,14 @@ class Shell(Actor):  # type: ignore[misc]
             if self.watches_parent and self._links is not None:
                 self._parent_pid = os.getppid()
                 self.wakeupAfter(PARENT_CHECK, _ParentCheck)
-        if isinstance(message, WakeupMessage) and message.payload is _ParentCheck:
-            self._check_parent()
+        if type(message) is WakeupMessage and message.payload in (_ParentCheck, _ExitNow):
+            if message.payload is _ParentCheck:
+                self._check_parent()
+            else:
+                self._exit_now()
             return
-        if isinstance(message, WakeupMessage) and message.payload is _ExitNow:
-            self._exit_now()
-            return
-        try:
-            self._handle_messages(message, sender)
-        finally:
+        self._handle_messages(message, sender)  # catches what its handlers raise
+        if self._after_sends:  # rare: a ``stop``
             after, self._after_sends = self._after_sends, []
             for callback in after:
                 try:

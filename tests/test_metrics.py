@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from thespian.actors import ActorExitRequest
 
 from actors import ConfigError, ListenerError, Runtime
 from actors.bases import free_port
@@ -149,6 +150,16 @@ def test_a_dead_worker_counts_as_a_failure_and_a_restart(
     assert value(samples, "xmlactors_worker_restarts_total", listener="w") == 1
     assert value(samples, "xmlactors_failed_total", listener="w") == 1
     assert value(samples, "xmlactors_call_seconds_count", listener="w") == 0  # it never answered
+
+
+def test_a_restarted_component_is_counted_by_name(factory: RuntimeFactory) -> None:
+    rt, port = _served(factory)
+    assert rt.system is not None
+    rt.system.mailbox.send(rt.addresses["w"], ActorExitRequest())  # what a crash looks like
+    samples = scrape_until(port, lambda s: value(s, "xmlactors_component_restarts_total",
+                                                 component="w") == 1)
+    assert value(samples, "xmlactors_component_restarts_total", component="w") == 1
+    assert value(samples, "xmlactors_component_restarts_total", component="system.buffer") == 0
 
 
 def test_the_endpoint_stops_with_the_runtime(factory: RuntimeFactory) -> None:

@@ -150,10 +150,12 @@ class ListenerActor(Shell):
         else:
             self.workers = [_Worker(self.spawn(slot)) for slot in range(spec.workers)]
             self.dispatch = Dispatch(spec.workers, spec.concurrency)
+        # A margin on the second: a call starts a moment after it is counted (at its hand-out
+        # across processes, in process just before it runs), and the API counts on its clock.
         if spec.rate and self.calls is not None and not self.calls.inline:
-            self.calls.rate = SlidingWindow(spec.rate)  # in process: counted as each call starts
-        elif spec.rate:  # a worker starts a call a moment after its hand-out: a margin
-            self.dispatch.limit = SlidingWindow(spec.rate, 1.0 + (MARGIN if self.workers else 0))
+            self.calls.rate = SlidingWindow(spec.rate, 1.0 + MARGIN)  # counted as each starts
+        elif spec.rate:
+            self.dispatch.limit = SlidingWindow(spec.rate, 1.0 + MARGIN)
         early, self.early = self.early, []
         for message, sender in early:
             self.on_message(message, sender)

@@ -18,8 +18,9 @@ import threading
 __all__ = ["SlidingWindow", "parse_rate", "MARGIN"]
 
 MARGIN = 0.05
-"""Seconds added to the window across processes: a job handed out at t may start a few
-milliseconds later at its worker, and the budget holds for the starts."""
+"""Seconds added to the window: a call counted at t starts a little later (at its worker,
+across processes; after the task switch, in process), and the budget must hold for the
+starts as the API sees them, not for our clock readings."""
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*s\s*$")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import uuid
 from collections.abc import Iterator
 
@@ -15,7 +14,7 @@ import examples.conftest  # noqa: F401  registers and loads the profiles
 from actors.testing import RuntimeFactory
 from examples.two_members import Served
 from tests import netns
-from tests.processes import marked_processes
+from tests.processes import kill_marked
 
 BASES = [
     "simpleSystemBase",
@@ -44,12 +43,7 @@ def marked_env() -> Iterator[dict[str, str]]:
     """An environment every process of a command inherits; none may be left at the end."""
     mark = f"xmlactors-test-{uuid.uuid4().hex}"
     yield dict(os.environ, XMLACTORS_TEST_MARK=mark)
-    leftovers = marked_processes(mark)
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    leftovers = kill_marked(mark)
     assert leftovers == [], f"processes left behind: {leftovers}"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,17 @@ def marked_processes(mark: str) -> list[int]:
             continue
         found.append(int(entry))
     return found
+
+
+def kill_marked(mark: str) -> list[int]:
+    """SIGKILL every live process carrying ``mark``; returns their pids (empty: none was left)."""
+    leftovers = marked_processes(mark)
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return leftovers
 
 
 def serve(started: list[Served], env: dict[str, str], log: Path, *args: str) -> Served:

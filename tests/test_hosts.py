@@ -32,7 +32,7 @@ import actors.supervision
 from examples.two_members import Served
 from tests import netns
 from tests.hosts_client import Driver
-from tests.processes import ROOT, WAIT, command, marked_processes
+from tests.processes import ROOT, WAIT, command, kill_marked
 
 pytestmark = pytest.mark.multiproc
 
@@ -123,12 +123,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 made.driver.send({"op": "close"})
                 client.wait(WAIT)
     finally:
-        leftovers = marked_processes(mark)
-        for pid in leftovers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        leftovers = kill_marked(mark)
         assert leftovers == [], f"processes left behind: {leftovers}"
 
 

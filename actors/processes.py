@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterable
 
-__all__ = ["session_pids", "start_time", "end_session", "track_session", "end_tracked_sessions"]
+__all__ = ["session_pids", "start_time", "kill", "end_session", "track_session", "end_tracked_sessions"]
 
 _tracked: set[int] = set()
 
@@ -54,6 +55,15 @@ def start_time(pid: int) -> int | None:
     return None if fields[0] in (b"Z", b"X") else int(fields[19])
 
 
+def kill(pids: Iterable[int]) -> None:
+    """SIGKILL each of ``pids``; one already gone is skipped."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def end_session(session_id: int, grace: float = 3.0) -> list[int]:
     """Wait up to ``grace`` seconds for the session to end, then SIGKILL what is left.
 
@@ -65,11 +75,7 @@ def end_session(session_id: int, grace: float = 3.0) -> list[int]:
     while session_pids(session_id) and time.monotonic() < deadline:
         time.sleep(0.05)  # polling the OS process table, not waiting for an actor
     killed = session_pids(session_id)
-    for pid in killed:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    kill(killed)
     # SIGKILL is delivered asynchronously: return only once the kernel has ended
     # them, so a caller that checks right after finds the session empty.
     settle = time.monotonic() + 5.0

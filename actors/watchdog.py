@@ -119,10 +119,6 @@ def end_own_session(spare: int) -> None:
         others = [pid for pid in processes.session_pids(session) if pid != me]
         if not others:
             break
-        for pid in others:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        processes.kill(others)
         time.sleep(0.01)  # polling the OS process table until the kills have landed
     os.kill(me, signal.SIGKILL)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from actors.processes import kill
 from examples.two_members import Served
 
-__all__ = ["ROOT", "WAIT", "command", "marked_processes", "serve", "ask"]
+__all__ = ["ROOT", "WAIT", "command", "marked_processes", "kill_marked", "serve", "ask"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 60.0  # the bound on any start, reply or exit; a healthy one takes about a second
@@ -53,11 +53,7 @@ def marked_processes(mark: str) -> list[int]:
 def kill_marked(mark: str) -> list[int]:
     """SIGKILL every live process carrying ``mark``; returns their pids (empty: none was left)."""
     leftovers = marked_processes(mark)
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    kill(leftovers)
     return leftovers
 
 

@@ -8,8 +8,6 @@ new runtime on the same journal finishes the run.
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -24,7 +22,7 @@ from actors import ConfigError, Runtime
 from actors.journal import Journal, JournalError
 from actors.primitives import BufferStart
 from actors.primitives.results import ItemResult
-from actors.processes import end_session, session_pids
+from actors.processes import end_session, kill, session_pids
 from actors.testing import RuntimeFactory
 from tests import listeners as L
 
@@ -145,9 +143,7 @@ def test_a_durable_run_survives_the_sigkill_of_every_process_and_resumes(
         session = int(child.stdout.readline())
         streamed = [child.stdout.readline() for _ in range(100)]  # bounded by the test timeout
         assert all(line.strip() for line in streamed)
-        os.kill(child.pid, signal.SIGKILL)
-        for pid in session_pids(session):
-            os.kill(pid, signal.SIGKILL)
+        kill([child.pid, *session_pids(session)])  # the owner and every actor process at once
         end_session(session, grace=0.0)
     finally:
         child.kill()

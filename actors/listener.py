@@ -255,7 +255,7 @@ class ListenerActor(Shell):
             self.latency.observe(done.seconds)
         if done.kind in ("huh", EXPIRED):
             self.counters["failed"] += 1
-        if done.kind in ("respond", "huh", EXPIRED):
+        if done.kind in ("respond", "huh", EXPIRED) and not done.replied:
             self.reply(delivery, done.payload, self.spec.name)
         elif done.kind == "forward":
             self.send_forward(delivery, done)

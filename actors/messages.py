@@ -199,6 +199,8 @@ class WorkDone:
     ``kind`` is ``"respond"``, ``"forward"`` (to ``to``), ``"none"`` (end of the thread), ``"huh"``
     (a ``<huh>`` error for the caller) or ``"expired"`` (a ``<huh>``: the caller's deadline passed
     first, nothing ran). ``seconds`` is how long the call ran, by the worker's clock (0: not run).
+    ``replied``: the worker already sent the answer to the caller itself (``payload`` is then
+    empty); the listener only counts the job done.
     """
 
     job_id: int
@@ -206,6 +208,7 @@ class WorkDone:
     payload: bytes = b""
     to: str = ""
     seconds: float = 0.0
+    replied: bool = False
 
     def __repr__(self) -> str:
         return f"WorkDone({self.job_id}, {self.kind})"

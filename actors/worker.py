@@ -1,9 +1,15 @@
 """The worker: one actor (one process on the multiprocess bases) that runs a listener's calls.
 
-A listener with ``workers=N`` owns N of these. A worker knows nothing of
-routing: it turns each ``Work`` into a ``WorkDone`` for its listener. It
-runs up to the listener's ``concurrency`` calls at once (see ``calls``);
-an answer leaves as soon as its call ends, batched with any others ready.
+A listener with ``workers=N`` owns N of these. It runs up to the
+listener's ``concurrency`` calls at once (see ``calls``); an answer leaves
+as soon as its call ends, batched with any others ready. An answer for the
+caller (a respond, a ``<huh>``) goes straight back along the delivery's
+path, and the listener gets a ``WorkDone`` without payload (``replied``)
+to count the job done: one hop less per call than through the listener. A
+forward goes to the listener, which resolves names and checks peers. If the
+worker dies after answering, before its ``WorkDone`` arrives, the listener
+fails the job too: the caller keeps the first answer (a run drops
+duplicates, an ask's token is already answered).
 
 Thespian wakes an actor only for a message, so a call that ends on another
 thread (a pool thread, the event loop's) writes one byte to a pipe this
@@ -12,9 +18,10 @@ pipe while calls are in flight, and Thespian calls back with a
 ``WatchMessage`` when it is readable. Idle, nothing is watched and nothing runs.
 
 A plain handler with ``concurrency`` 1 runs on the actor's own thread, in
-slices: the jobs held are run one after another for up to ``SLICE``
-seconds, their answers go out together, and a zero-delay timer resumes the
-rest. Small items then travel in batches both ways; a slow item delays the
+slices: once a message (a batch of jobs) is handled, the jobs held run one
+after another for up to ``SLICE`` seconds, their answers go out together,
+and a zero-delay timer resumes the rest after whatever arrived meanwhile.
+Small items then travel in batches both ways; a slow item delays the
 answers of the slice it ends, by at most its own time and one slice.
 """
 
@@ -26,8 +33,8 @@ import time
 from typing import Any
 
 from .calls import Calls, LoopThread, is_async_handler
-from .handling import Handling
-from .messages import Address, Work, WorkDone, WorkerInit, WorkerReady
+from .handling import EXPIRED, Handling
+from .messages import Address, Delivery, Work, WorkDone, WorkerInit, WorkerReady
 from .shell import Shell
 
 __all__ = ["WorkerActor", "SLICE"]
@@ -42,7 +49,7 @@ class WorkerActor(Shell):
 
     watches_parent = True
 
-    batched_kinds = (WorkDone,)
+    batched_kinds = (WorkDone, Delivery)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,41 +59,59 @@ class WorkerActor(Shell):
         self.pipe = (-1, -1)
         self.inline: collections.deque[Work] = collections.deque()  # jobs for the next slice
         self.slicing = False  # a "slice" timer is pending
+        self.held: dict[int, Delivery] = {}  # job -> its delivery, while its call runs
+        self.name = ""
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Work) and self.calls is not None:
             if self.calls.inline:
-                self.inline.append(message)
-                self.resume()
+                self.inline.append(message)  # run once the whole batch is in: after_messages
                 return
+            self.held[message.job_id] = message.delivery
             done = self.calls.start(message)
             if done is not None:
-                self.send(self.listener, done)
+                self.answer_all([done])
         elif isinstance(message, WorkerInit):
             self.begin(message, sender)
 
-    def resume(self) -> None:
-        """Make sure a slice runs soon (after the rest of the batch these jobs came in)."""
-        if not self.slicing:
-            self.slicing = True
-            self.set_timer(0.0, "slice")
+    def after_messages(self) -> None:
+        if self.inline and not self.slicing:
+            self.run_slice()
 
     def on_wakeup(self, payload: Any) -> None:
-        if payload != "slice" or self.calls is None:
-            return
-        self.slicing = False
+        if payload == "slice" and self.calls is not None:
+            self.slicing = False
+            self.run_slice()
+
+    def run_slice(self) -> None:
+        """Run held inline jobs for up to ``SLICE`` seconds; a timer resumes the rest."""
+        assert self.calls is not None
         ends = time.monotonic() + SLICE
         answers: list[WorkDone] = []
         while self.inline and (not answers or time.monotonic() < ends):
-            done = self.calls.start(self.inline.popleft())
+            work = self.inline.popleft()
+            self.held[work.job_id] = work.delivery
+            done = self.calls.start(work)
             assert done is not None  # an inline call answers at once
             answers.append(done)
-        self.send_all(self.listener, answers)
+        self.answer_all(answers)
         if self.inline:
-            self.resume()
+            self.slicing = True
+            self.set_timer(0.0, "slice")
+
+    def answer_all(self, answers: list[WorkDone]) -> None:
+        """Answer each job's caller directly (respond, ``<huh>``); the listener hears of all."""
+        told = []
+        for done in answers:
+            delivery = self.held.pop(done.job_id)
+            if done.kind in ("respond", "huh", EXPIRED):
+                self.reply(delivery, done.payload, self.name)
+                done = WorkDone(done.job_id, done.kind, b"", "", done.seconds, replied=True)
+            told.append(done)
+        self.send_all(self.listener, told)
 
     def begin(self, init: WorkerInit, listener: Address) -> None:
-        self.listener = listener
+        self.listener, self.name = listener, init.spec.name
         handling = Handling(init.spec)
         self.pipe = os.pipe()
         os.set_blocking(self.pipe[0], False)
@@ -114,7 +139,7 @@ class WorkerActor(Shell):
             pass
         answers = self.calls.finished()
         if answers:
-            self.send_all(self.listener, answers)
+            self.answer_all(answers)
 
     def watched(self) -> list[int]:
         return [self.pipe[0]] if self.calls is not None and self.calls.running else []

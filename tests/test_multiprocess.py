@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import signal
 
 import pytest
 
@@ -10,6 +12,7 @@ from actors import AskTimeoutError, ListenerError
 from actors.processes import session_pids
 from actors.testing import RuntimeFactory
 from tests import listeners as L
+from tests.test_supervision import _until
 
 pytestmark = pytest.mark.multiproc
 
@@ -41,6 +44,24 @@ def test_a_late_reply_is_never_handed_to_the_next_ask(runtime_factory: RuntimeFa
         rt.ask("w", L.Work(value=1, sleep_ms=600), timeout=0.1)
     # The late Done(2) arrives while we wait for this one: it must be dropped.
     assert rt.ask("w", L.Work(value=5), timeout=20).value == 10
+
+
+def test_an_answer_goes_from_the_worker_to_its_caller(runtime_factory: RuntimeFactory) -> None:
+    # Stop the listener's process once its worker holds the job: the answer still arrives,
+    # so it did not pass through the listener (one hop less per call).
+    rt = runtime_factory.started(TCP)
+    rt.register("w", L.work, L.Work)
+    assert rt.ask("w", L.Work(value=1), timeout=20).value == 2
+    listener = rt.processes()["w"]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(rt.ask, "w", L.Work(value=4, sleep_ms=1500), timeout=20)
+        assert _until(lambda: rt.counters()["w"].get("in_flight", 0) == 1, timeout=10)
+        os.kill(listener, signal.SIGSTOP)
+        try:
+            assert answer.result(timeout=15).value == 8
+        finally:
+            os.kill(listener, signal.SIGCONT)
+    assert rt.counters()["w"]["handled"] == 2  # the listener still counted it, once
 
 
 def test_a_dead_worker_fails_its_message_and_is_replaced(runtime_factory: RuntimeFactory) -> None:

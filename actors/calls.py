@@ -210,7 +210,7 @@ class Calls:
                 result = asyncio.run(_awaited(result))
         except Exception as exc:  # noqa: BLE001 - any handler failure goes back to its caller once
             return _timed(self.handling.crashed(call.work, exc), began)
-        return _timed(self.handling.outcome(call.work, result), began)
+        return self.handling.outcome(call.work, result, time.monotonic() - began)
 
     def _run_sync(self, call: Call) -> None:
         while self.rate is not None and not self.rate.take(time.time()):

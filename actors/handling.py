@@ -98,25 +98,27 @@ class Handling:
         return Call(work, payload, HandlerMetadata(delivery.thread_id, delivery.sender, name,
                                                       delivery.attempt))
 
-    def outcome(self, work: Work, result: Any) -> WorkDone:
-        """The answer for what the handler returned (``None``: the thread ends here)."""
+    def outcome(self, work: Work, result: Any, seconds: float = 0.0) -> WorkDone:
+        """The answer for what the handler returned (``None``: the thread ends here) in a call
+        of ``seconds``."""
         name = self.name
         if result is None:
-            return WorkDone(work.job_id, "none")
+            return WorkDone(work.job_id, "none", seconds=seconds)
         if not isinstance(result, HandlerResponse):
             return self.huh(
                 work,
                 f"Handler {name} returned {type(result).__name__};"
-                " expected HandlerResponse or None",
+                " expected HandlerResponse or None", seconds=seconds,
             )
         try:
             data = encode_payload(result.payload)
         except (PayloadError, TypeError) as exc:
-            return self.huh(work, f"Handler {name} returned a payload that is not XML: {exc}")
+            return self.huh(work, f"Handler {name} returned a payload that is not XML: {exc}",
+                            seconds=seconds)
         except Exception as exc:  # noqa: BLE001 - the handler's own object failed to encode
             return self.huh(work, f"Handler {name} returned a payload that failed to encode:"
-                                  f" {type(exc).__name__}: {exc}")
-        return WorkDone(work.job_id, "forward" if result.to else "respond", data, result.to)
+                                  f" {type(exc).__name__}: {exc}", seconds=seconds)
+        return WorkDone(work.job_id, "forward" if result.to else "respond", data, result.to, seconds)
 
     def crashed(self, work: Work, exc: BaseException) -> WorkDone:
         """The answer for a handler call that raised (it ran once; it is not run again)."""
@@ -127,8 +129,8 @@ class Handling:
         return self.huh(work, f"Handler {self.name} did not answer within {self.spec.timeout:g} s")
 
     @staticmethod
-    def huh(work: Work, text: str, reason: str | None = None) -> WorkDone:
-        return WorkDone(work.job_id, "huh", make_huh(text, reason))
+    def huh(work: Work, text: str, reason: str | None = None, seconds: float = 0.0) -> WorkDone:
+        return WorkDone(work.job_id, "huh", make_huh(text, reason), seconds=seconds)
 
 
 def encode_payload(payload: Any) -> bytes:

@@ -82,6 +82,7 @@ class BufferRunActor(RunActor):
         self.journal: Journal | None = None  # a durable run's
         self.sent_before = 0  # a resumed run: indexes below it may have run before the crash
         self.recorded_upto = 0  # the dispatch mark last written to the journal
+        self.refill = False  # replies came: the window is refilled once they are all in
 
     def begin(self, run: BufferRunStart) -> None:
         self.run = run
@@ -169,11 +170,17 @@ class BufferRunActor(RunActor):
         success, reason = reply_outcome(reply.payload)
         self.core.record(reply.token, success, reply.payload, reason)
         self.report_progress()
-        self.pump()
+        self.refill = True
 
     def after_messages(self) -> None:
-        """Stream mode: what came with these messages goes on to the requester, in one send."""
-        if self.core is not None and not self.core.finished:
+        """Once a batch of replies is in: refill the window (or finish) in one go; in stream
+        mode, what came with them goes on to the requester, in one send."""
+        if self.core is None:
+            return
+        if self.refill:
+            self.refill = False
+            self.pump()
+        if not self.core.finished:
             self.send_results(self.recorded())
 
     def recorded(self) -> list[ItemResult]:

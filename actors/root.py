@@ -41,6 +41,9 @@ __all__ = ["RootActor", "ROOT_NAME"]
 ROOT_NAME = "xmlactors.root"
 """The root's Thespian global name: ``Runtime.connect`` finds a served system's root by it."""
 
+_REBUILT = "registry-rebuilt"
+"""The token of the last entry a restarted registry is given: its answer means it knows all."""
+
 PLACE_RETRY = 0.5
 """Seconds between tries to place a listener while no member offers what it requires."""
 
@@ -91,6 +94,9 @@ class RootActor(Shell):
                 self.last_seen[message.token[1]] = time.monotonic()
             else:
                 self.child_up(message.token[1], sender)
+        elif isinstance(message, Registered) and message.token == _REBUILT:
+            if sender == self.registry:  # it knows everyone again: the others may use it
+                self.tell_everyone(Moved(REGISTRY, sender))
         elif isinstance(message, Registered):
             waiting = self.answering.pop(message.token, None)
             if waiting is not None:
@@ -275,10 +281,17 @@ class RootActor(Shell):
         self.restarts[name] += 1
         log_event("component_restarted", logging.WARNING, name=name, restarts=self.restarts[name])
         if record.request.kind == REGISTRY:
+            # Rebuilt from what the root knows; the others hear of it once the last entry is
+            # in (its answer), or a name resolved at once could be unknown for a moment.
             self.registry = address
-            for other, known in self.children.items():  # rebuilt from what the root knows
-                if other != name and known.address is not None:
-                    self.send(address, Register(self.entry(known.request), known.address))
+            known = [k for other, k in self.children.items()
+                     if other != name and k.address is not None]
+            for index, entry in enumerate(known):
+                last = index == len(known) - 1
+                self.send(address, Register(self.entry(entry.request), entry.address,
+                                            token=_REBUILT if last else None))
+            if known:
+                return
         else:
             self.send(self.registry, Register(self.entry(record.request), address, replace=True))
         self.tell_everyone(Moved(name, address))

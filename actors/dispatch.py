@@ -32,7 +32,8 @@ from collections.abc import Callable
 from .rate import SlidingWindow
 
 __all__ = [
-    "Dispatch", "Assignment", "prefetch_for", "deadline_passed", "QUEUED_SECONDS", "PREFETCH_MAX",
+    "Dispatch", "Assignment", "CallTimes", "prefetch_for", "deadline_passed", "QUEUED_SECONDS",
+    "PREFETCH_MAX",
 ]
 
 QUEUED_SECONDS = 0.002
@@ -59,6 +60,22 @@ def prefetch_for(call_seconds: float | None) -> int:
     if call_seconds is None:
         return 0
     return min(PREFETCH_MAX, int(QUEUED_SECONDS / max(call_seconds, 1e-6)))
+
+
+class CallTimes:
+    """How long a listener's last few calls took, and the prefetch that allows.
+
+    The longest of the last ``keep`` calls counts, and nothing is queued before
+    that many were measured: one slow call stops the queueing at once.
+    """
+
+    def __init__(self, keep: int = 8) -> None:
+        self.recent: collections.deque[float] = collections.deque(maxlen=keep)
+
+    def prefetch(self, seconds: float) -> int:
+        """Record one call of ``seconds``; the jobs a worker may now queue beyond its calls."""
+        self.recent.append(seconds)
+        return prefetch_for(max(self.recent) if len(self.recent) == self.recent.maxlen else None)
 
 
 def deadline_passed(deadline: float, now: float) -> bool:

@@ -14,16 +14,14 @@ whose caller's deadline passes while it waits here is answered
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
-import signal
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from .calls import Calls, current_host, is_async_handler
-from .dispatch import Dispatch, prefetch_for
+from .dispatch import CallTimes, Dispatch
 from .handling import EXPIRED, Handling, expired_huh
 from .huh import is_huh, make_huh
 from .latency import LATENCY_BOUNDS, Latency
@@ -44,13 +42,16 @@ from .messages import (
     WorkerReady,
 )
 from .placement import meets_requirements
-from .processes import start_time
+from .processes import kill, start_time
 from .rate import MARGIN, SlidingWindow
 from .routing import forward, may_send, refusal_text
 from .shell import Shell, log_event, logger
 from .worker import WorkerActor
 
 __all__ = ["ListenerActor", "LATENCY_BOUNDS"]  # the bounds: see actors.latency
+
+STATS_GRACE = 0.05
+"""Seconds a ``StatsRequest`` may wait for the notices of jobs out at workers (see ``report``)."""
 
 TIMEOUT_GRACE = 1.0
 """Seconds past its ``timeout`` an async call may take before its worker counts as stuck.
@@ -89,7 +90,7 @@ class ListenerActor(Shell):
         self.dispatch = Dispatch(1, 1)  # replaced by the spec's shape at start
         self.jobs: dict[int, tuple[Delivery, float]] = {}  # job -> (delivery, handed-out time)
         self.next_job = 0
-        self.recent: collections.deque[float] = collections.deque(maxlen=8)  # call seconds
+        self.call_times = CallTimes()  # how long calls take: what workers may queue
         self.early: list[tuple[Any, Address]] = []
         # handled: outcomes routed; failed: jobs answered <huh> (their handler's, a refused
         # forward, a timeout, an exit, an expiry); refused: forwards outside peers; replaced:
@@ -98,6 +99,7 @@ class ListenerActor(Shell):
         self.latency = Latency()  # of the calls that ran (``WorkDone.seconds`` > 0)
         self.watching = False  # a "watch" timer is pending
         self.rate_timer = False  # a "rate" timer is pending (jobs held back by the rate)
+        self.asked: list[tuple[StatsRequest, Address]] = []  # counts asked, not yet answered
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, ListenerSpec):
@@ -117,7 +119,11 @@ class ListenerActor(Shell):
         elif isinstance(message, WorkerReady):
             self.workers[message.slot].pid = message.pid
         elif isinstance(message, StatsRequest):
-            self.answer(message, sender, StatsReply(self.counted(), message.token))
+            self.asked.append((message, sender))
+            if self.dispatch.in_flight and self.workers:
+                self.set_timer(STATS_GRACE, "report")  # or at once when their notices are in
+            else:
+                self.report()
         elif isinstance(message, PidsRequest):
             assert self.spec is not None
             workers = ([(slot, w.pid) for slot, w in enumerate(self.workers) if w.pid]
@@ -126,6 +132,13 @@ class ListenerActor(Shell):
             named = ((self.spec.name, os.getpid()),
                      *((f"{self.spec.name}/worker/{slot}", pid) for slot, pid in workers))
             self.answer(message, sender, PidsReply(named, os.getsid(0), message.token))
+
+    def report(self) -> None:
+        """Answer the counts asked. A worker's answer reaches its caller before its notice
+        reaches us: a request made on an answer waits for the jobs out (``STATS_GRACE``)."""
+        asked, self.asked = self.asked, []
+        for request, sender in asked:
+            self.answer(request, sender, StatsReply(self.counted(), request.token))
 
     def counted(self) -> tuple[tuple[str, float], ...]:
         """What a ``StatsRequest`` gets: the totals, the jobs out and waiting now, the latency."""
@@ -220,6 +233,8 @@ class ListenerActor(Shell):
         """Route a call's outcome and refill its place; a late one (its job already failed) is dropped."""
         if self.settle(slot, done):
             self.hand_out(self.dispatch.assign())
+        if self.asked and not self.dispatch.in_flight:
+            self.report()
 
     def settle(self, slot: int, done: WorkDone) -> bool:
         """Route a call's outcome; False for a late one (its job already failed)."""
@@ -232,17 +247,11 @@ class ListenerActor(Shell):
         return True
 
     def measure(self, seconds: float) -> None:
-        """Follow how long calls take; workers hold a couple of milliseconds of them queued.
-
-        The longest of the last few calls counts, and nothing is queued before
-        that many were measured: one slow call stops the queueing at once.
-        """
+        """Follow how long calls take; workers hold a couple of milliseconds of them queued."""
         assert self.spec is not None
         if not self.spec.queues:
             return
-        self.recent.append(seconds)
-        measured = max(self.recent) if len(self.recent) == self.recent.maxlen else None
-        held = self.spec.concurrency + prefetch_for(measured)
+        held = self.spec.concurrency + self.call_times.prefetch(seconds)
         if held != self.dispatch.capacity:
             self.hand_out(self.dispatch.resize(held))
 
@@ -288,6 +297,9 @@ class ListenerActor(Shell):
             self.set_timer(due - time.time(), "rate")
 
     def on_wakeup(self, payload: Any) -> None:
+        if payload == "report":
+            self.report()
+            return
         if payload == "rate":
             self.rate_timer = False
             self.hand_out(self.dispatch.assign())
@@ -317,7 +329,7 @@ class ListenerActor(Shell):
         worker = self.workers[slot] if self.calls is None else None
         if worker is not None and worker.pid and not worker.killed:
             worker.killed = True
-            _kill(worker.pid)  # its exit brings a replacement (on_child_exited)
+            kill([worker.pid])  # its exit brings a replacement (on_child_exited)
             self.fail_lost(slot)
         self.hand_out(self.dispatch.assign())
 
@@ -382,17 +394,6 @@ class ListenerActor(Shell):
 
     def on_exit(self) -> None:
         # Thespian tells children to exit; make sure a hung worker does not linger.
-        for slot, worker in enumerate(self.workers):
-            if self.dispatch.held(slot):
-                _kill(worker.pid)
+        kill(w.pid for slot, w in enumerate(self.workers) if w.pid and self.dispatch.held(slot))
         if self.calls is not None:
             self.calls.close()
-
-
-def _kill(pid: int) -> None:
-    """End a worker's process at once (never this process: in process there is none)."""
-    if pid and pid != os.getpid():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass  # already gone

@@ -100,15 +100,18 @@ class WorkerActor(Shell):
             self.set_timer(0.0, "slice")
 
     def answer_all(self, answers: list[WorkDone]) -> None:
-        """Answer each job's caller directly (respond, ``<huh>``); the listener hears of all."""
-        told = []
+        """Answer each job's caller directly (respond, ``<huh>``); the listener hears of all
+        first, so that a caller who asks for its counters on the answer finds the call counted."""
+        told, replies = [], []
         for done in answers:
             delivery = self.held.pop(done.job_id)
             if done.kind in ("respond", "huh", EXPIRED):
-                self.reply(delivery, done.payload, self.name)
+                replies.append((delivery, done.payload))
                 done = WorkDone(done.job_id, done.kind, b"", "", done.seconds, replied=True)
             told.append(done)
         self.send_all(self.listener, told)
+        for delivery, payload in replies:
+            self.reply(delivery, payload, self.name)
 
     def begin(self, init: WorkerInit, listener: Address) -> None:
         self.listener, self.name = listener, init.spec.name

@@ -20,7 +20,8 @@ from .errors import PayloadError
 from .handler import HandlerMetadata, HandlerResponse
 from .huh import make_huh
 from .messages import ListenerSpec, Work, WorkDone
-from .parsing import parse, to_bytes
+from .parsed import Parsed, Payload, element_of
+from .parsing import OWN_OUTPUT, parse, to_bytes
 
 __all__ = ["Handling", "Call", "encode_payload", "expired_huh", "EXPIRED"]
 
@@ -77,9 +78,17 @@ class Handling:
 
     def prepare(self, work: Work) -> Call | WorkDone:
         """The call for ``work``, or the ``<huh>`` answer when its payload is refused."""
+        call = self._prepare(work, work.delivery.payload)
+        if isinstance(call, WorkDone) and isinstance(work.delivery.payload, Parsed):
+            # Refused: worded as for its bytes, as on every base (a line then counts from
+            # the payload's own start, not from the document it was split from).
+            return self._prepare(work, bytes(work.delivery.payload))
+        return call
+
+    def _prepare(self, work: Work, data: Payload) -> Call | WorkDone:
         name, delivery = self.name, work.delivery
         try:
-            element = parse(delivery.payload, self.limits)
+            element = element_of(data, self.limits)
         except PayloadError as exc:
             return self.huh(work, f"listener {name!r} refused its payload: {exc}")
         cls = self.classes.get(element.tag) if isinstance(element.tag, str) else None
@@ -111,7 +120,7 @@ class Handling:
                 " expected HandlerResponse or None", seconds=seconds,
             )
         try:
-            data = encode_payload(result.payload)
+            data = _answer_payload(result.payload)
         except (PayloadError, TypeError) as exc:
             return self.huh(work, f"Handler {name} returned a payload that is not XML: {exc}",
                             seconds=seconds)
@@ -135,13 +144,33 @@ class Handling:
 
 def encode_payload(payload: Any) -> bytes:
     """The wire bytes of a handler's payload: an xmlify object, XML text or an element."""
-    to_bytes_method = getattr(payload, "to_bytes", None)
-    if callable(to_bytes_method) and not isinstance(payload, (bytes, str)):
-        data = to_bytes_method()
-        assert isinstance(data, bytes)
-        return data
     if isinstance(payload, etree._Element):
         return to_bytes(payload)
+    return to_bytes(_new_element(payload))
+
+
+def _answer_payload(payload: Any) -> bytes | Parsed:
+    """A handler's payload as its answer carries it: a new element as it is (written only
+    if it leaves the process), an element of the handler's own as its bytes (the handler
+    may keep it, send it again or change it)."""
+    if isinstance(payload, etree._Element):
+        return to_bytes(payload)
+    return Parsed(_new_element(payload))
+
+
+def _new_element(payload: Any) -> etree._Element:
+    """A new element for an xmlify object (or any object with ``to_element``, or else
+    ``to_bytes``) or XML text."""
     if isinstance(payload, (str, bytes)):
-        return to_bytes(parse(payload))
+        return parse(payload)
+    for method in ("to_element", "to_bytes"):
+        made = getattr(payload, method, None)
+        if callable(made):
+            value = made()
+            if isinstance(value, bytes):  # the receiver applies its own limits
+                value = parse(value, OWN_OUTPUT)
+            if not isinstance(value, etree._Element):
+                raise TypeError(f"{type(payload).__name__}.{method}() returned"
+                                f" {type(value).__name__}, not an element")
+            return value
     raise TypeError(f"cannot send a {type(payload).__name__} as a payload")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import XmlActorsError
+from .parsed import Payload
 from .primitives.results import ItemResult
 
 __all__ = ["Journal", "JournalError", "JournalConfig", "RunRecord", "APPLICATION_ID",
@@ -115,7 +116,7 @@ class Journal:
 
     # -- a run writes -------------------------------------------------------
 
-    def start(self, buffer_id: str, target: str, items: Sequence[bytes],
+    def start(self, buffer_id: str, target: str, items: Sequence[Payload],
               options: dict[str, Any]) -> None:
         """Record a run's start with every item as sent (nothing, if it is already recorded)."""
         with self.transaction():

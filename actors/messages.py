@@ -4,8 +4,9 @@ orchestration runs are in ``run_messages``).
 Only bytes, strings and these frozen, slotted dataclasses travel between
 actors: the multiprocess bases pickle every message, and an lxml element
 cannot be pickled (``simpleSystemBase`` would let one through silently, so
-nothing here may hold one). Payloads travel as the UTF-8 bytes of one XML
-element; the receiving worker parses them once.
+nothing here holds one bare). A payload is the UTF-8 bytes of one XML
+element, which its receiver parses once, or in process a ``Parsed`` (the
+element itself, which pickles as its bytes: see ``parsed``).
 
 Thespian addresses appear as opaque ``Address`` values (no ``thespian``
 import here). A request the outside may send carries ``reply_to``: where its
@@ -19,6 +20,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .limits import DEFAULT_LIMITS, ParseLimits
+from .parsed import Payload
 
 __all__ = [
     "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "Work", "WorkDone",
@@ -68,7 +70,7 @@ class Delivery:
     target: str
     sender: str
     thread_id: str
-    payload: bytes
+    payload: Payload
     path: tuple[Hop, ...] = ()
     token: Any = None
     authority: Authority = None
@@ -78,7 +80,8 @@ class Delivery:
 
     def __repr__(self) -> str:
         # Short: Thespian formats each send twice; the default cost a third of a listener's time.
-        return f"Delivery({self.sender}->{self.target}, {len(self.payload)} bytes)"
+        size = f"{len(self.payload)} bytes" if isinstance(self.payload, bytes) else "parsed"
+        return f"Delivery({self.sender}->{self.target}, {size})"
 
     def with_origin(self, origin: Address) -> Delivery:
         """Fill a first hop's missing address with the message's actual sender."""
@@ -109,7 +112,7 @@ class BufferItem:
 
     buffer_id: str
     index: int
-    payload: bytes
+    payload: Payload
     thread_id: str = ""
     authority: Authority = None
     principal: str = ""
@@ -205,7 +208,7 @@ class WorkDone:
 
     job_id: int
     kind: str
-    payload: bytes = b""
+    payload: Payload = b""
     to: str = ""
     seconds: float = 0.0
     replied: bool = False

@@ -25,13 +25,13 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from functools import lru_cache
 from typing import Any
 
 from lxml import etree
 
 from .errors import PayloadError
 from .limits import DEFAULT_LIMITS, OWN_OUTPUT, ParseLimits, libxml_refusal
+from .shape import check_shape, size_refusal
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -42,6 +42,7 @@ __all__ = [
     "new_parser",
     "parse",
     "parse_items",
+    "item_elements",
     "split_items",
     "to_bytes",
     "to_text",
@@ -149,10 +150,10 @@ def parse(data: str | bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Ele
         if docinfo.internalDTD is not None or docinfo.doctype:
             raise PayloadError("XML refused: DOCTYPE declarations are not allowed")
     size = len(raw)
-    # Small inputs cannot break a shape limit (see _check_shape): the test inline, not a
+    # Small inputs cannot break a shape limit (see shape.check_shape): the test inline, not a
     # call, since most payloads are small (0.18 -> 0.06 us, measured here).
     if size >= 7 * limits.max_depth + 4 or size >= 4 * (limits.max_elements + 1):
-        _check_shape(root, size, limits, offset=0)
+        check_shape(root, size, limits, offset=0)
     return root
 
 
@@ -174,7 +175,7 @@ def parse_items(text: str | bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list
         message = _malformed(exc, raw, shift=len(_OPEN), limits=limits, depth_offset=1)
         raise PayloadError(f"item {done}: {message}") from None
     _check_loose_text(wrapper)
-    _check_shape(wrapper, len(raw), limits, offset=1)
+    check_shape(wrapper, len(raw), limits, offset=1)
     items = list(wrapper)
     for item in items:
         wrapper.remove(item)
@@ -183,16 +184,21 @@ def parse_items(text: str | bytes, limits: ParseLimits = DEFAULT_LIMITS) -> list
 
 
 def split_items(holder: etree._Element, limits: ParseLimits = DEFAULT_LIMITS) -> list[bytes]:
-    """The wire bytes of each item held by an element already parsed (a Buffer's ``<Items>``).
+    """The wire bytes of each item held by an element already parsed (a Buffer's ``<Items>``)."""
+    return [to_bytes(item) for item in item_elements(holder, limits)]
 
-    Items embedded as elements are written out one by one, not parsed again;
-    items in the original bus's escaped-text form are parsed as ``parse_items``
-    does. Text beside elements is refused, as there.
+
+def item_elements(holder: etree._Element, limits: ParseLimits = DEFAULT_LIMITS) -> list[etree._Element]:
+    """The items held by an element already parsed (a Buffer's ``<Items>``), as elements.
+
+    Items embedded as elements are taken as they are, not parsed again (they stay
+    in ``holder``); items in the original bus's escaped-text form are parsed as
+    ``parse_items`` does. Text beside elements is refused, as there.
     """
     if not len(holder):
-        return [to_bytes(item) for item in parse_items(holder.text or "", limits)]
+        return parse_items(holder.text or "", limits)
     _check_loose_text(holder)
-    return [to_bytes(item) for item in holder if isinstance(item.tag, str)]
+    return [item for item in holder if isinstance(item.tag, str)]
 
 
 def _items_before_error(raw: bytes) -> int:
@@ -251,9 +257,7 @@ def _precheck(raw: bytes, limits: ParseLimits) -> bool:
     Returns whether ``<!`` occurs (a comment, CDATA section or refused declaration).
     """
     if len(raw) > limits.max_bytes:
-        raise PayloadError(
-            f"XML refused: {len(raw):,} bytes is over the {limits.max_bytes:,}-byte limit"
-        )
+        raise PayloadError(size_refusal(len(raw), limits))
     # A byte order mark or an XML declaration cannot start with "<" + not "?": one slice
     # test instead of a startswith and a regex (0.22 -> 0.10 us, measured here).
     if raw[:1] != b"<" or raw[1:2] == b"?":
@@ -339,45 +343,3 @@ def _check_loose_text(wrapper: etree._Element) -> None:
 def _snippet(text: str) -> str:
     text = text.strip(_XML_SPACE)
     return repr(text if len(text) <= 40 else text[:40] + "...")
-
-
-def _check_shape(root: etree._Element, size: int, limits: ParseLimits, offset: int) -> None:
-    """Refuse too deep or too many elements; ``offset`` 1 skips the items wrapper.
-
-    Depth d needs at least 7*(d-1)+4 bytes (``<a>`` ``</a>`` per level, ``<a/>`` inside),
-    n elements at least 4*n bytes: smaller inputs skip the walk (most payloads do).
-    """
-    if size >= 7 * limits.max_depth + 4:
-        deep = _deeper_than(limits.max_depth + offset)(root)
-        if isinstance(deep, list) and deep and isinstance(deep[0], etree._Element):
-            raise PayloadError(
-                f"{_item_prefix(deep[0], offset)}XML refused: nesting deeper than"
-                f" {limits.max_depth} levels (line {deep[0].sourceline})"
-            )
-    if size >= 4 * (limits.max_elements + 1):
-        count = int(_COUNT(root)) - offset  # type: ignore[arg-type]
-        if count > limits.max_elements:
-            raise PayloadError(
-                f"XML refused: {count:,} elements is over the {limits.max_elements:,}-element limit"
-            )
-
-
-def _item_prefix(el: etree._Element, offset: int) -> str:
-    if not offset:
-        return ""
-    top = el
-    for ancestor in el.iterancestors():
-        if ancestor.getparent() is None:
-            break
-        top = ancestor
-    parent = top.getparent()
-    return f"item {parent.index(top) if parent is not None else 0}: "
-
-
-_COUNT = etree.XPath("count(descendant-or-self::*)")
-
-
-@lru_cache(maxsize=16)
-def _deeper_than(depth: int) -> etree.XPath:
-    """XPath for the first element more than ``depth`` levels below the context node's level."""
-    return etree.XPath("(" + "/".join(["*"] * depth) + ")[1]")

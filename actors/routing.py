@@ -12,6 +12,7 @@ waiting caller.
 from __future__ import annotations
 
 from .messages import Address, Authority, Delivery, Hop
+from .parsed import Payload
 
 __all__ = [
     "respond",
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 def respond(
-    to: Delivery, payload: bytes, sender: str, authority: Authority = None
+    to: Delivery, payload: Payload, sender: str, authority: Authority = None
 ) -> tuple[Address, Delivery] | None:
     """The reply to delivery ``to``: where it goes and what it carries.
 
@@ -46,7 +47,7 @@ def respond(
 
 def forward(
     origin: Delivery,
-    payload: bytes,
+    payload: Payload,
     sender: str,
     to: str,
     sender_address: Address,

@@ -15,6 +15,7 @@ from typing import Any
 
 from .limits import DEFAULT_LIMITS, ParseLimits
 from .messages import Address, Authority, Delivery
+from .parsed import Payload
 
 __all__ = [
     "ServiceInit", "RunOrigin", "RunStart", "BufferRunStart", "SequenceRunStart", "RunPid",
@@ -71,9 +72,10 @@ class RunStart:
 
 @dataclass(frozen=True, slots=True)
 class BufferRunStart(RunStart):
-    """A Buffer run: its items (wire bytes), target, window, and whom progress goes to."""
+    """A Buffer run: its items (wire bytes, or in process elements), target, window, and whom
+    progress goes to."""
 
-    items: tuple[bytes, ...] = ()
+    items: tuple[Payload, ...] = ()
     target: Address = None
     window: int = 1
     progress_to: tuple[Address, Delivery] | None = None

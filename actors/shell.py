@@ -28,6 +28,7 @@ from thespian.actors import (
 from .huh import make_huh
 from .links import Links
 from .messages import Address, Batch, Delivery, ListenerInfo, Resolve, Resolved
+from .parsed import Payload
 from .routing import respond
 from .supervision import REGISTRY, Down, Moved
 
@@ -316,7 +317,7 @@ class Shell(Actor):  # type: ignore[misc]
         """Answer a request where it asks (its ``reply_to``), else to its sender."""
         self.send(getattr(request, "reply_to", None) or sender, reply)
 
-    def reply(self, to: Delivery, payload: bytes, sender: str) -> None:
+    def reply(self, to: Delivery, payload: Payload, sender: str) -> None:
         """Send ``payload`` back along ``to``'s call path (nowhere for a tell)."""
         routed = respond(to, payload, sender, to.authority)
         if routed is not None:

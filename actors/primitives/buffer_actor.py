@@ -19,9 +19,11 @@ from ..errors import PayloadError
 from ..huh import is_expired, make_huh, reply_outcome
 from ..journal import Journal
 from ..messages import Address, Batch, BufferItem, Delivery, ListenerInfo
-from ..parsing import split_items
+from ..parsed import Parsed, Payload, payload_text
+from ..parsing import item_elements
 from ..routing import may_send, respond
 from ..run_messages import BufferRunStart
+from ..shape import items_within
 from .buffer_run import BufferRun
 from .payloads import (
     BufferCancel,
@@ -141,8 +143,8 @@ class BufferRunActor(RunActor):
     def dead_letter(self, index: int, result: ItemResult | None) -> None:
         reason = result.reason if result is not None else "timeout"
         letter = DeadLetter(self.run.run_id, index, reason, result.attempts if result else 0,
-                            Xml(self.run.items[index].decode("utf-8")),
-                            Xml(result.payload.decode("utf-8") if result else ""))
+                            Xml(payload_text(self.run.items[index])),
+                            Xml(payload_text(result.payload) if result else ""))
         origin = self.run.origin
         self.send(self.resilience.dead_letter_address, Delivery(
             self.resilience.dead_letter, "system.buffer", origin.thread_id, letter.to_bytes(),
@@ -265,7 +267,7 @@ class BufferService(ServiceActor):
         assert self.init is not None
         start.buffer_id = start.buffer_id or secrets.token_hex(4)
         try:
-            items = split_items(embedded, self.init.limits) if embedded is not None else []
+            items = self.items_of(delivery, embedded) if embedded is not None else []
         except PayloadError as exc:
             self.refuse(delivery, start, f"Malformed items: {exc}")
             return
@@ -281,7 +283,17 @@ class BufferService(ServiceActor):
             lambda name: self.refuse(delivery, start, _unknown(name, start)),
         )
 
-    def _admission_error(self, delivery: Delivery, start: Any, items: list[bytes]) -> str:
+    def items_of(self, delivery: Delivery, embedded: Any) -> list[Payload]:
+        """The items of a start, as the elements they are (see ``parsed``): known to be within
+        the runtime's limits when the whole start is, else each is checked where it is read."""
+        assert self.init is not None
+        limits = self.init.limits
+        elements = item_elements(embedded, limits)
+        size = len(delivery.payload) if isinstance(delivery.payload, bytes) else limits.max_run_bytes
+        within = limits if items_within(embedded, size, limits) else None
+        return [Parsed(element, within) for element in elements]
+
+    def _admission_error(self, delivery: Delivery, start: Any, items: list[Payload]) -> str:
         if not items:
             return "No items specified"
         if not start.target:
@@ -305,7 +317,7 @@ class BufferService(ServiceActor):
         return journal is not None and (start.durable or journal.every_run)
 
     def _launch(
-        self, delivery: Delivery, start: Any, items: list[bytes], found: dict[str, Address]
+        self, delivery: Delivery, start: Any, items: list[Payload], found: dict[str, Address]
     ) -> None:
         assert self.init is not None
         if start.buffer_id in self.active:  # admitted twice while names were resolved

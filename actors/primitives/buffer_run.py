@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..parsed import Payload
 from .results import (
     REASON_ERROR,
     REASON_TIMEOUT,
@@ -168,7 +169,7 @@ class BufferRun(RunCore):
         return self._retries.attempts[index]
 
     def record(
-        self, index: int, success: bool, payload: bytes, reason: str = ""
+        self, index: int, success: bool, payload: Payload, reason: str = ""
     ) -> bool:
         """Fill ``index`` with a reply; True if it counted.
 
@@ -195,7 +196,7 @@ class BufferRun(RunCore):
         self._fill(result)
         return True
 
-    def fail(self, indexes: Iterable[int], reason: str, payload: bytes) -> int:
+    def fail(self, indexes: Iterable[int], reason: str, payload: Payload) -> int:
         """Fail the in-flight items among ``indexes`` (e.g. their worker exited).
 
         Returns how many were filled. Indexes already answered, not yet

@@ -27,6 +27,7 @@ from typing import Final
 from lxml import etree
 
 from ..errors import PayloadError
+from ..parsed import Parsed, Payload
 from ..parsing import OWN_OUTPUT, parse, to_bytes, xml_safe
 
 __all__ = [
@@ -66,7 +67,7 @@ class ItemResult:
 
     index: int
     success: bool
-    payload: bytes
+    payload: Payload
     reason: str = ""
     attempts: int = 1
     """How many times the item was sent (1 if never; written ``attempts="N"`` only above 1)."""
@@ -94,13 +95,16 @@ class ItemResult:
 
 
 
-def embeddable(payload: bytes) -> etree._Element | str:
-    """An answer this runtime wrote, ready to embed in a terminal message: its element.
+def embeddable(payload: Payload) -> etree._Element | str:
+    """An answer this runtime wrote, ready to embed in a terminal message: its element
+    (in process already parsed: taken as it is, and so moved into the message).
 
     A terminal message must always go out, and be well-formed: bytes that are
     not one plain element come back as safe text (embedded escaped) rather
     than crashing the run.
     """
+    if isinstance(payload, Parsed):
+        return payload.element
     try:
         return parse(payload, OWN_OUTPUT)
     except PayloadError:

@@ -17,6 +17,7 @@ from ..codec import Xml
 from ..errors import PayloadError
 from ..huh import error_text, reply_outcome
 from ..messages import Address, Delivery, Hop
+from ..parsed import Payload
 from ..parsing import ParseLimits, split_items
 from ..routing import may_send
 from ..run_messages import SequenceRunStart
@@ -47,7 +48,7 @@ class SequenceRunActor(RunActor):
         )
         self.send_step(0, run.payload)
 
-    def send_step(self, index: int, payload: bytes) -> None:
+    def send_step(self, index: int, payload: Payload) -> None:
         run = self.run
         delivery = Delivery(
             target=run.steps[index],

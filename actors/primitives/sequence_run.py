@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..parsed import Payload
 from .run_core import Clock, RunCore
 
 __all__ = [
@@ -37,7 +38,7 @@ class SequenceCompleteOutcome:
     """Every step answered: the shell turns this into ``SequenceComplete``. Picklable."""
 
     sequence_id: str
-    final_result: bytes
+    final_result: Payload
     step_count: int
 
 
@@ -79,7 +80,7 @@ class SequenceRun(RunCore):
         self,
         sequence_id: str,
         steps: Sequence[str],
-        payload: bytes,
+        payload: Payload,
         *,
         timeout: float,
         clock: Clock,
@@ -92,13 +93,13 @@ class SequenceRun(RunCore):
         super().__init__(sequence_id, timeout, clock)
         self._steps = tuple(steps)
         self._payload = payload
-        self._results: list[bytes] = []  # Invariant: results[k] is step k's output.
+        self._results: list[Payload] = []  # Invariant: results[k] is step k's output.
         self._failed_step: str | None = None  # None until a step fails.
         self._error = ""
 
     # -- transitions ---------------------------------------------------------
 
-    def advance(self, step_index: int, result: bytes) -> bool:
+    def advance(self, step_index: int, result: Payload) -> bool:
         """Record ``result`` as the output of step ``step_index``; True if it moved the run.
 
         False (counted in ``dropped``) when the run is finished or the reply is
@@ -167,12 +168,12 @@ class SequenceRun(RunCore):
         return [] if self.finished else list(self._steps[self.index :])
 
     @property
-    def results(self) -> list[bytes]:
+    def results(self) -> list[Payload]:
         """Outputs of the steps that answered, in step order (a copy)."""
         return list(self._results)
 
     @property
-    def last_result(self) -> bytes:
+    def last_result(self) -> Payload:
         """The latest output, or the initial payload before any step answered."""
         return self._results[-1] if self._results else self._payload
 

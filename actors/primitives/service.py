@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import PayloadError
 from ..messages import Address, BufferItem, Delivery, PidsReply, PidsRequest, StatsReply, StatsRequest
-from ..parsing import parse
+from ..parsed import element_of
 from ..routing import respond
 from ..run_messages import Expire, RunFinished, RunOrigin, RunPid, RunStart, ServiceInit
 from ..shell import log_event
@@ -153,7 +153,7 @@ class ServiceActor(Resolving):
         assert self.init is not None
         expected = self.payload_class.__name__
         try:
-            element = parse(delivery.payload, self.init.limits.for_runs())
+            element = element_of(delivery.payload, self.init.limits.for_runs())
             if element.tag in self.controls:
                 self.control(delivery, element)
                 return

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..codec import is_xmlify
+from ..parsed import payload_text
 from ..primitives.payloads import (
     BufferComplete,
     BufferStart,
@@ -141,7 +142,7 @@ def _compare(result: ItemResult, expected: Prediction) -> str:
 
 
 def _describe(result: ItemResult) -> str:
-    payload = result.payload.decode("utf-8", "replace")
+    payload = payload_text(result.payload)
     if result.success:
         return f"success {payload}"
     return f"failure ({result.reason}) {payload}".rstrip()

@@ -140,6 +140,11 @@ class BufferRunActor(RunActor):
             self.core.expire_items()
             self.pump()
 
+    def release(self) -> None:
+        super().release()
+        self.run = replace(self.run, items=())
+        self.attempt_ends.clear()
+
     def dead_letter(self, index: int, result: ItemResult | None) -> None:
         reason = result.reason if result is not None else "timeout"
         letter = DeadLetter(self.run.run_id, index, reason, result.attempts if result else 0,
@@ -181,8 +186,8 @@ class BufferRunActor(RunActor):
             return
         if self.refill:
             self.refill = False
-            self.pump()
-        if not self.core.finished:
+            self.pump()  # may finish: the core is then released
+        if self.core is not None and not self.core.finished:
             self.send_results(self.recorded())
 
     def recorded(self) -> list[ItemResult]:

@@ -19,6 +19,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from lxml import etree
 
 from .errors import PayloadError
+from .parsed import Parsed
 from .parsing import ParseLimits, invalid_char_at, parse, to_text
 
 __all__ = ["Xml", "Kind", "XmlKind", "NestedKind", "ListKind", "Field", "Spec",
@@ -172,8 +173,8 @@ def _element_of(part: Any, where: str) -> etree._Element:
     """One part of an ``Xml`` value given as elements: its element, ready to embed."""
     if is_xmlify(part) and not isinstance(part, type):
         return encode(part)
-    if isinstance(part, etree._Element):
-        return copy.deepcopy(part)
+    if isinstance(part, (etree._Element, Parsed)):  # a Parsed is moved in, an element copied
+        return part.element if isinstance(part, Parsed) else copy.deepcopy(part)
     if isinstance(part, (str, bytes)):
         return parse(part, _EMBED_LIMITS)
     raise PayloadError(

@@ -205,7 +205,7 @@ class BufferRunActor(RunActor):
         if not self.run.stream or not fresh:
             return
         assert self.core is not None and self.run.progress_to is not None
-        results = cast(Xml, results_element(fresh, positions=False))
+        results = cast(Xml, Parsed(results_element(fresh, positions=False)))  # moved in
         update = BufferResults(self.run.run_id, results, self.core.completed, self.core.total)
         address, template = self.run.progress_to
         self.send(address, replace(template, payload=update.to_bytes()))
@@ -234,7 +234,7 @@ class BufferRunActor(RunActor):
             self.send_results(fresh)
             results = cast(Xml, results_element([]))
         else:  # the <results> element is embedded as it is: no text written and parsed again
-            results = cast(Xml, results_element(outcome.items))
+            results = cast(Xml, Parsed(results_element(outcome.items)))
         return BufferComplete(
             outcome.buffer_id, outcome.total, outcome.successful, results,
             outcome.failed, outcome.missing,

@@ -277,13 +277,13 @@ class Shell(Actor):  # type: ignore[misc]
             self.send(self.myAddress, ActorExitRequest())
             return
         self.wakeupAfter(STOP_GRACE, _ExitNow)
-        self._after_sends.append(self._exit_when_sent)
+        self.when_sent(self._exit_now)
 
-    def _exit_when_sent(self) -> None:
-        if self._links is None:
-            self._exit_now()
-        else:
-            self._links.when_idle(self._exit_now)
+    def when_sent(self, callback: Any) -> None:
+        """Call ``callback`` once what this message's handling sent has left: across
+        processes once the transport has delivered it, in process at once."""
+        links = self._links
+        self._after_sends.append(callback if links is None else lambda: links.when_idle(callback))
 
     def _exit_now(self) -> None:
         if not self._exit_sent:

@@ -20,7 +20,10 @@ pipe while calls are in flight, and Thespian calls back with a
 A plain handler with ``concurrency`` 1 runs on the actor's own thread, in
 slices: once a message (a batch of jobs) is handled, the jobs held run one
 after another for up to ``SLICE`` seconds, their answers go out together,
-and a zero-delay timer resumes the rest after whatever arrived meanwhile.
+and the rest resume once the transport has had its turn: the worker pokes
+its own pipe, which Thespian watches with the sockets (a zero-delay timer
+came back before any socket was looked at, so with jobs queued no answer
+left until all had run).
 Small items then travel in batches both ways; a slow item delays the
 answers of the slice it ends, by at most its own time and one slice.
 """
@@ -58,7 +61,7 @@ class WorkerActor(Shell):
         self.listener: Address = None
         self.pipe = (-1, -1)
         self.inline: collections.deque[Work] = collections.deque()  # jobs for the next slice
-        self.slicing = False  # a "slice" timer is pending
+        self.slicing = False  # the pipe is poked for the next slice
         self.held: dict[int, Delivery] = {}  # job -> its delivery, while its call runs
         self.name = ""
 
@@ -78,15 +81,12 @@ class WorkerActor(Shell):
         if self.inline and not self.slicing:
             self.run_slice()
 
-    def on_wakeup(self, payload: Any) -> None:
-        if payload == "slice" and self.calls is not None:
-            self.slicing = False
-            self.run_slice()
-
     def run_slice(self) -> None:
-        """Run held inline jobs for up to ``SLICE`` seconds; a timer resumes the rest."""
+        """Run held inline jobs for up to ``SLICE`` seconds; the pipe resumes the rest (after
+        a slow job, once its answer has left: it must not wait behind the next one)."""
         assert self.calls is not None
-        ends = time.monotonic() + SLICE
+        began = time.monotonic()
+        ends = began + SLICE
         answers: list[WorkDone] = []
         while self.inline and (not answers or time.monotonic() < ends):
             work = self.inline.popleft()
@@ -97,7 +97,10 @@ class WorkerActor(Shell):
         self.answer_all(answers)
         if self.inline:
             self.slicing = True
-            self.set_timer(0.0, "slice")
+            if time.monotonic() - began > 2 * SLICE:
+                self.when_sent(self._poke)
+            else:
+                self._poke()
 
     def answer_all(self, answers: list[WorkDone]) -> None:
         """Answer each job's caller directly (respond, ``<huh>``); the listener hears of all
@@ -143,9 +146,13 @@ class WorkerActor(Shell):
         answers = self.calls.finished()
         if answers:
             self.answer_all(answers)
+        if self.slicing:
+            self.slicing = False
+            self.run_slice()
 
     def watched(self) -> list[int]:
-        return [self.pipe[0]] if self.calls is not None and self.calls.running else []
+        busy = self.calls is not None and (self.calls.running or self.slicing)
+        return [self.pipe[0]] if busy else []
 
     def on_exit(self) -> None:
         if self.calls is not None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import signal
+import time
 
 import pytest
 
 from actors import AskTimeoutError, ListenerError
+from actors.primitives import BufferStart
 from actors.processes import session_pids
 from actors.testing import RuntimeFactory
 from tests import listeners as L
@@ -62,6 +64,25 @@ def test_an_answer_goes_from_the_worker_to_its_caller(runtime_factory: RuntimeFa
         finally:
             os.kill(listener, signal.SIGCONT)
     assert rt.counters()["w"]["handled"] == 2  # the listener still counted it, once
+
+
+def test_a_worker_holding_slow_jobs_sends_each_answer_when_it_is_done(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    # Short calls first, so that the worker is handed several jobs at once (prefetch);
+    # then slow ones: each answer must leave as its call ends, not once all have run.
+    rt = runtime_factory.started(TCP)
+    rt.register("w", L.work, L.Work)
+    assert rt.map("w", [L.Work(value=i) for i in range(200)], timeout=60)[-1].value == 398
+    began, seen = time.monotonic(), []
+    start = BufferStart(target="w", items=[L.Work(value=i, sleep_ms=150) for i in range(6)],
+                        progress=True, timeout=30)
+    done = rt.ask("system.buffer", start, timeout=40,
+                  on_progress=lambda update: seen.append(time.monotonic() - began))
+    total = time.monotonic() - began
+    assert done.successful == 6 and len(seen) >= 3
+    # Serially 6 x 150 ms: progress after about 150, 300, 450, ... of 900 ms.
+    assert seen[0] < total / 2 and seen[len(seen) // 2] < 0.75 * total, (seen, total)
 
 
 def test_a_dead_worker_fails_its_message_and_is_replaced(runtime_factory: RuntimeFactory) -> None:

@@ -144,9 +144,7 @@ class Handling:
 
 def encode_payload(payload: Any) -> bytes:
     """The wire bytes of a handler's payload: an xmlify object, XML text or an element."""
-    if isinstance(payload, etree._Element):
-        return to_bytes(payload)
-    return to_bytes(_new_element(payload))
+    return bytes(_answer_payload(payload))
 
 
 def _answer_payload(payload: Any) -> bytes | Parsed:

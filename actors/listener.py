@@ -121,7 +121,8 @@ class ListenerActor(Shell):
         elif isinstance(message, StatsRequest):
             self.asked.append((message, sender))
             if self.dispatch.in_flight and self.workers:
-                self.set_timer(STATS_GRACE, "report")  # or at once when their notices are in
+                if len(self.asked) == 1:  # or at once when their notices are in
+                    self.set_timer(STATS_GRACE, "report")
             else:
                 self.report()
         elif isinstance(message, PidsRequest):

@@ -43,7 +43,7 @@ class Parsed:
         return to_bytes(self.element)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (bytes, (to_bytes(self.element),))  # across processes: its bytes
+        return (bytes, (bytes(self),))  # across processes: its bytes
 
     def __repr__(self) -> str:
         return f"Parsed(<{self.element.tag}>)"

@@ -22,6 +22,7 @@ from .huh import make_huh
 from .messages import ListenerSpec, Work, WorkDone
 from .parsed import Parsed, Payload, element_of
 from .parsing import OWN_OUTPUT, parse, to_bytes
+from .records import lean
 
 __all__ = ["Handling", "Call", "encode_payload", "expired_huh", "EXPIRED"]
 
@@ -39,6 +40,7 @@ def expired_huh(listener: str, late: float) -> bytes:
     )
 
 
+@lean
 @dataclass(frozen=True, slots=True)
 class Call:
     """One handler call, ready to run: the decoded payload and what the handler is told."""

@@ -2,7 +2,8 @@
 orchestration runs are in ``run_messages``).
 
 Only bytes, strings and these frozen, slotted dataclasses travel between
-actors: the multiprocess bases pickle every message, and an lxml element
+actors (the ones made once per item are ``records.lean``: frozen to the type
+checker, cheap to make): the multiprocess bases pickle every message, and an lxml element
 cannot be pickled (``simpleSystemBase`` would let one through silently, so
 nothing here holds one bare). A payload is the UTF-8 bytes of one XML
 element, which its receiver parses once, or in process a ``Parsed`` (the
@@ -21,6 +22,7 @@ from typing import Any
 
 from .limits import DEFAULT_LIMITS, ParseLimits
 from .parsed import Payload
+from .records import lean
 
 __all__ = [
     "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "Work", "WorkDone",
@@ -39,6 +41,7 @@ Authority = frozenset[str] | None
 # -- payloads on their way ----------------------------------------------------------
 
 
+@lean
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One step of a call path: where a ``respond`` goes back to.
@@ -53,6 +56,7 @@ class Hop:
     token: Any = None
 
 
+@lean
 @dataclass(frozen=True, slots=True, repr=False)
 class Delivery:
     """One payload on its way to a listener, with its call path.
@@ -101,6 +105,7 @@ class Batch:
         return f"Batch({len(self.messages)})"
 
 
+@lean
 @dataclass(frozen=True, slots=True, repr=False)
 class BufferItem:
     """What a Buffer run sends its target: one item, with its run id and index.
@@ -184,6 +189,7 @@ class ListenerSpec(ListenerInfo):
     registry: Address = None
 
 
+@lean
 @dataclass(frozen=True, slots=True, repr=False)
 class Work:
     """A listener hands one delivery to one of its workers."""
@@ -195,6 +201,7 @@ class Work:
         return f"Work({self.job_id})"
 
 
+@lean
 @dataclass(frozen=True, slots=True, repr=False)
 class WorkDone:
     """A worker's outcome for one job.

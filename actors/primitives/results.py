@@ -29,6 +29,7 @@ from lxml import etree
 from ..errors import PayloadError
 from ..parsed import Parsed, Payload
 from ..parsing import OWN_OUTPUT, parse, to_bytes, xml_safe
+from ..records import lean
 
 __all__ = [
     "MISSING_TEXT",
@@ -55,6 +56,7 @@ MISSING_TEXT: Final = "missing"
 """Text of an item that has no answer (the original's wording)."""
 
 
+@lean
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     """The result of one Buffer item: picklable, so it may cross an actor boundary.

@@ -25,6 +25,7 @@ from thespian.actors import (
     WatchMessage,
 )
 
+from ._framestack import roomy
 from .huh import make_huh
 from .links import Links
 from .messages import Address, Batch, Delivery, ListenerInfo, Resolve, Resolved
@@ -171,6 +172,12 @@ class Shell(Actor):  # type: ignore[misc]
         except Exception:
             log = logger()
             log.exception("%s failed after its messages", type(self).__name__)
+
+    def createActor(self, *args: Any, **kwargs: Any) -> Address:  # Thespian's name
+        """Thespian's ``createActor``, on a frame stack with room: across processes the child
+        is forked here and lives on top of this stack (see ``_framestack``)."""
+        create = super().createActor
+        return roomy(lambda: create(*args, **kwargs))
 
     def send(self, targetAddr: Address, msg: Any) -> None:  # Thespian's names
         """Send after the message being handled, gathered per target into one batch

@@ -25,6 +25,7 @@ PACKAGES = ("actors", "registry")
 LAYERS: list[tuple[str, set[str]]] = [
     ("wire, XML and pure cores", {
         "actors.errors", "actors.limits", "actors.shape", "actors.parsing", "actors.parsed", "actors.records",
+        "actors._framestack",
         "actors._fields", "actors._xsd",
         "actors.codec",
         "actors.envelope", "actors.messages", "actors.run_messages", "actors.placement", "actors.huh", "actors.routing",

@@ -335,8 +335,10 @@ class ListenerActor(Shell):
         self.hand_out(self.dispatch.assign())
 
     def fail_lost(self, slot: int) -> None:
-        """Fail every job ``slot``'s worker held: it is dead or being killed; it takes no more."""
+        """Fail every job ``slot``'s worker held: it is dead or being killed; it takes no more
+        (and this actor's exit does not wait for it: ``forget_child``)."""
         assert self.spec is not None
+        self.forget_child(self.workers[slot].address)
         text = f"Listener {self.spec.name}: its worker exited while handling this message"
         for job in self.dispatch.lost(slot):
             self.fail(job, text, reason="exited")
@@ -369,9 +371,7 @@ class ListenerActor(Shell):
             self.send(answer.address, outgoing)
             return
         # Unknown target: the error goes to the caller of the forwarding hop.
-        caller = Delivery(
-            outgoing.target, outgoing.sender, outgoing.thread_id, b"", outgoing.path[:-1]
-        )
+        caller = Delivery(outgoing.target, outgoing.sender, outgoing.thread_id, b"", outgoing.path[:-1])
         self.counters["failed"] += 1
         self.reply_huh(caller, f"Unknown listener: {answer.name}", self.spec.name)
 

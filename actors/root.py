@@ -31,6 +31,7 @@ from .messages import (
     StatsReply,
     StatsRequest,
 )
+from .processes import start_time
 from .run_messages import ServiceInit
 from .services import SYSTEM_SERVICES
 from .shell import Shell, log_event
@@ -68,6 +69,7 @@ class _Child:
 
     request: StartChild
     address: Address
+    pid: int = 0  # its process, from its first answer (0: not known, or on another host)
 
 
 class RootActor(Shell):
@@ -83,7 +85,7 @@ class RootActor(Shell):
         self.down: set[str] = set()
         self.booting: dict[int, _Starting] = {}  # created, awaiting the child's first answer
         self.last_seen: dict[str, float] = {}  # placed listener -> its last heartbeat answer
-        self.answering: dict[int, _Starting] = {}  # awaiting the registry's Registered
+        self.answering: dict[int, tuple[_Starting, int]] = {}  # awaiting the registry's Registered
         self.numbers = itertools.count(1)
 
     def on_message(self, message: Any, sender: Address) -> None:
@@ -93,14 +95,14 @@ class RootActor(Shell):
             if message.token[0] == "beat":
                 self.last_seen[message.token[1]] = time.monotonic()
             else:
-                self.child_up(message.token[1], sender)
+                self.child_up(message.token[1], sender, message.processes[0][1])
         elif isinstance(message, Registered) and message.token == _REBUILT:
             if sender == self.registry:  # it knows everyone again: the others may use it
                 self.tell_everyone(Moved(REGISTRY, sender))
         elif isinstance(message, Registered):
             waiting = self.answering.pop(message.token, None)
             if waiting is not None:
-                self.registered(waiting, message.error)
+                self.registered(*waiting, message.error)
         elif isinstance(message, RootInit):
             self.init, self.owner = message, message.owner or sender
             self.set_timer(message.heartbeat / 3, "beat")
@@ -147,6 +149,8 @@ class RootActor(Shell):
     def on_wakeup(self, payload: Any) -> None:
         if isinstance(payload, tuple) and payload[0] == "place":
             self.place_again(payload[1])
+        elif payload == "rescan" and not self.exiting:
+            self.rescan()
         elif payload == "beat" and self.init is not None and not self.exiting:
             self.beat(self.init.heartbeat)
             self.set_timer(self.init.heartbeat / 3, "beat")
@@ -200,7 +204,7 @@ class RootActor(Shell):
             error = f"{PLACEMENT} no member offered it within {request.wait:g} s"
             self.send(starting.reply_to, Started(request.name, None, error, request.token))
 
-    def child_up(self, number: int, address: Address) -> None:
+    def child_up(self, number: int, address: Address, pid: int) -> None:
         starting = self.booting.pop(number, None)
         if starting is None:  # a placed listener's earlier try, placed after all: one is enough
             self.dismiss(address)
@@ -208,21 +212,21 @@ class RootActor(Shell):
         starting.address = address
         request = starting.request
         if starting.restart:
-            self.restarted(request.name, address)
+            self.restarted(request.name, address, pid)
         elif request.kind == REGISTRY:
-            self.children[request.name] = _Child(request, address)
+            self.children[request.name] = _Child(request, address, pid)
             self.registry = address
             self.send(starting.reply_to, Started(request.name, address, "", request.token))
         else:
-            self.answering[number] = starting
+            self.answering[number] = (starting, pid)
             self.send(self.registry, Register(self.entry(request), address, number))
 
-    def registered(self, starting: _Starting, error: str) -> None:
+    def registered(self, starting: _Starting, pid: int, error: str) -> None:
         request, address = starting.request, starting.address
         if error:
             self.dismiss(address)  # a name already taken: this child never existed
         elif not error:
-            self.children[request.name] = _Child(request, address)
+            self.children[request.name] = _Child(request, address, pid)
         self.send(starting.reply_to,
                   Started(request.name, None if error else address, error, request.token))
 
@@ -253,8 +257,11 @@ class RootActor(Shell):
     # -- restarting ----------------------------------------------------------
 
     def on_child_exited(self, child: Address) -> None:
+        """Restart the child that died. Of children that die at once Thespian may report one
+        (signals coalesce): every other child's process is looked at too, now and twice more."""
         if self.exiting:
             return
+        self.forget_child(child)
         name = next((n for n, c in self.children.items() if c.address == child), None)
         if name is None:  # a replacement that died before it answered?
             number = next((k for k, s in self.booting.items()
@@ -262,6 +269,21 @@ class RootActor(Shell):
             if number is None:
                 return  # a child dismissed at its start
             name = self.booting.pop(number).request.name
+        self.restart(name)
+        self.rescan()
+        self.set_timer(0.5, "rescan")
+        self.set_timer(2.0, "rescan")
+
+    def rescan(self) -> None:
+        """Restart each child whose process is gone without a notice (placed listeners, on
+        other hosts, are the heartbeat's: their pids are not this host's)."""
+        for name, record in list(self.children.items()):
+            if record.address is not None and record.pid and not record.request.requires \
+                    and start_time(record.pid) is None:
+                self.forget_child(record.address)
+                self.restart(name)
+
+    def restart(self, name: str) -> None:
         record = self.children[name]
         if not self.budget.allow(name, time.monotonic()):
             self.give_up(name)
@@ -274,10 +296,10 @@ class RootActor(Shell):
         record.address = None  # until the new one answers
         self.await_child(_Starting(record.request, address, None, restart=True))
 
-    def restarted(self, name: str, address: Address) -> None:
+    def restarted(self, name: str, address: Address, pid: int) -> None:
         """The replacement of ``name`` answered: record it, and tell everyone where it is."""
         record = self.children[name]
-        record.address = address
+        record.address, record.pid = address, pid
         self.restarts[name] += 1
         log_event("component_restarted", logging.WARNING, name=name, restarts=self.restarts[name])
         if record.request.kind == REGISTRY:
@@ -307,9 +329,14 @@ class RootActor(Shell):
         self.tell_everyone(Down(name, restarts))  # the caller's error says it died too often
 
     def tell_everyone(self, notice: Moved | Down) -> None:
-        """Every child that keeps addresses, and the runtime outside."""
+        """Every child that keeps addresses, and the runtime outside. Children still starting
+        hear it too (after their init: a service restarted with the registry kept the dead
+        registry's address, and every run it admitted waited for a lookup nobody answered)."""
         for name, child in self.children.items():
             if name != notice.name and child.address is not None:
                 self.send(child.address, notice)
+        for starting in self.booting.values():
+            if starting.request.name != notice.name and not starting.request.requires:
+                self.send(starting.address, notice)
         if self.owner is not None:
             self.send(self.owner, notice)

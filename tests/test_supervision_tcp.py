@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from actors import ComponentDiedError, Runtime, SequenceFailedError
+from actors import ComponentDiedError, Runtime, SequenceFailedError, processes
 from actors.testing import RuntimeFactory
 from tests import listeners as L
 from tests.test_supervision import COMPONENTS, QUICK, _everything_answers, _runtime, _until
@@ -42,6 +42,29 @@ def test_after_the_sigkill_of_a_component_everything_answers_within_seconds(
     _everything_answers(rt)
     assert time.monotonic() - started < QUICK
     assert rt.statistics().restarts == 1
+
+
+def test_components_killed_together_are_each_restarted_and_everything_answers(
+    factory: RuntimeFactory,
+) -> None:
+    # Thespian tells the root of one of several children that die at once; a service
+    # restarted with the registry kept the dead registry's address (every run it admitted
+    # waited for a lookup nobody answered), and the shutdown waited 13 s for the missed ones.
+    rt = _runtime(factory)
+    before = rt.processes()
+    names = ["registry", "system.buffer", "system.sequence"]
+    for name in names:
+        os.kill(before[name], signal.SIGKILL)
+    started = time.monotonic()
+    assert _until(lambda: all(_replaced(rt, name, before[name]) for name in names)), (
+        f"not all of {names} were replaced: {rt.processes()}")
+    _everything_answers(rt)
+    assert time.monotonic() - started < QUICK
+    assert rt.statistics().restarts == 3
+    session, began = rt.session_id, time.monotonic()
+    rt.shutdown()
+    assert time.monotonic() - began < 6.0  # 13 s when a death was missed
+    assert processes.session_pids(session) == []
 
 
 def test_a_buffer_in_flight_when_its_service_dies_ends_with_a_clear_error_at_once(
@@ -141,3 +164,22 @@ def test_workers_killed_at_once_are_each_noticed_and_replaced(factory: RuntimeFa
     assert rt.statistics().replaced_workers == 3
     after = rt.processes()
     assert all(after[f"w3/worker/{s}"] != before[f"w3/worker/{s}"] for s in range(3))
+
+
+def test_a_runtime_whose_workers_died_at_once_shuts_down_at_once(factory: RuntimeFactory) -> None:
+    # Thespian notices one of several children that die at once, and an actor waits at its
+    # exit for every child it lists: the listener's exit (and the shutdown) hung 13 s.
+    rt = factory.started()
+    rt.register("w2", L.work, L.Work, workers=4)  # the more at once, the likelier one is missed
+    workers = [f"w2/worker/{slot}" for slot in range(4)]
+    before = _until(lambda: (p := rt.processes()) and all(w in p for w in workers) and p)
+    assert before, "the workers did not report their processes"
+    for name in workers:
+        os.kill(before[name], signal.SIGKILL)
+    assert _until(lambda: rt.statistics().replaced_workers == 4)
+    assert rt.ask("w2", L.Work(value=4)).value == 8  # served by the replacements (doubled)
+    session, began = rt.session_id, time.monotonic()
+    rt.shutdown()
+    took = time.monotonic() - began
+    assert took < 6.0, f"shutdown took {took:.1f} s"  # 13 s before; ~0.1 s now
+    assert processes.session_pids(session) == []

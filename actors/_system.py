@@ -61,6 +61,7 @@ class System:
             system = cls(base, local, local.local, attached=False)
         else:
             bases.bind_to(bind)
+            bases.keep_environment()
             # transientUnique: each Runtime its own system (Thespian's default shares one).
             thespian = ActorSystem(
                 base, capabilities, logDefs=bases.log_defs(log_level), transientUnique=True

@@ -21,6 +21,7 @@ __all__ = [
     "log_defs",
     "log_level",
     "bind_to",
+    "keep_environment",
     "capabilities_for",
     "attached_system",
 ]
@@ -99,6 +100,20 @@ def bind_to(host: str | None) -> None:
 
     IPBase.IPActorAddress.__init__ = init
     _patched = True
+
+
+def keep_environment() -> None:
+    """Let actor processes keep their environment readable when they are named.
+
+    With ``setproctitle`` installed (the ``names`` extra) Thespian names each
+    actor process for its actor; by default that module moves the process's
+    environment to make room for a long name, and ``/proc/PID/environ`` then
+    shows the name instead (seen here: a process found by a mark in its
+    environment was no longer found). ``SPT_NOENV`` keeps the environment in
+    place, and a name is cut to the length of the command line that started
+    the system. Processes forked later inherit the setting.
+    """
+    os.environ.setdefault("SPT_NOENV", "1")
 
 
 def capabilities_for(

@@ -39,6 +39,24 @@ def test_shutdown_leaves_no_process_behind(runtime_factory: RuntimeFactory) -> N
     assert all(not _alive(pid) for pid in pids)
 
 
+def test_each_actor_process_is_named_for_its_actor_with_the_names_extra(
+    runtime_factory: RuntimeFactory,
+) -> None:
+    pytest.importorskip("setproctitle", reason="the `names` extra is not installed")
+    rt = runtime_factory.started(TCP)
+    rt.register("w", L.work, L.Work, workers=2)
+    assert rt.ask("w", L.Work(value=1), timeout=20).value == 2
+    expected = {"root": "RootActor", "registry": "RegistryActor", "system.buffer": "BufferService",
+                "w": "ListenerActor", "w/worker/0": "WorkerActor", "w/worker/1": "WorkerActor"}
+    processes = rt.processes()
+    for name, actor in expected.items():
+        with open(f"/proc/{processes[name]}/cmdline", "rb") as cmdline:
+            title = cmdline.read().replace(b"\0", b" ").decode()
+        assert title.startswith(actor), (name, title)  # cut to this command line's length
+        with open(f"/proc/{processes[name]}/environ", "rb") as environ:  # left in place
+            assert f"PATH={os.environ['PATH']}".encode() in environ.read().split(b"\0")
+
+
 def test_a_late_reply_is_never_handed_to_the_next_ask(runtime_factory: RuntimeFactory) -> None:
     rt = runtime_factory.started(TCP)
     rt.register("w", L.work, L.Work)

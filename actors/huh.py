@@ -31,6 +31,7 @@ _EXITED = b'<huh reason="exited"'
 _EXPIRED = b'<huh reason="expired"'
 _ERROR_STARTS = tuple(b"<" + tag for tag in ERROR_TAGS)
 _ERROR_NAMES = frozenset(tag.decode() for tag in ERROR_TAGS)
+_COUNTED_AS = {"exited": "exited", "expired": "timeout"}  # a <huh> reason -> a Buffer's reason
 
 
 def make_huh(text: str, reason: str | None = None) -> bytes:
@@ -68,8 +69,7 @@ def huh_reason(payload: Payload) -> str:
     ``"timeout"`` when it expired (the run's deadline passed first: the item is missing),
     else ``"error"``."""
     if isinstance(payload, Parsed):
-        reason = payload.element.get("reason")
-        return {"exited": "exited", "expired": "timeout"}.get(reason or "", "error")
+        return _COUNTED_AS.get(payload.element.get("reason") or "", "error")
     if payload.startswith(_EXITED):
         return "exited"
     return "timeout" if payload.startswith(_EXPIRED) else "error"

@@ -382,8 +382,7 @@ class ListenerActor(Shell):
             return
         known = self._slot_of(child)
         if known >= 0:  # others may be dying still, their notice lost: look again, twice
-            self.set_timer(0.5, "rescan")
-            self.set_timer(2.0, "rescan")
+            self.rescan_later()
         for slot, worker in enumerate(self.workers):
             if slot == known or (worker.pid and start_time(worker.pid) is None):
                 self.counters["replaced"] += 1

@@ -258,10 +258,10 @@ class RootActor(Shell):
 
     def on_child_exited(self, child: Address) -> None:
         """Restart the child that died. Of children that die at once Thespian may report one
-        (signals coalesce): every other child's process is looked at too, now and twice more."""
+        (signals coalesce): every other child's process is looked at too, now and later
+        (``rescan_later``; Thespian itself drops the reported one from its list after this)."""
         if self.exiting:
             return
-        self.forget_child(child)
         name = next((n for n, c in self.children.items() if c.address == child), None)
         if name is None:  # a replacement that died before it answered?
             number = next((k for k, s in self.booting.items()
@@ -271,8 +271,7 @@ class RootActor(Shell):
             name = self.booting.pop(number).request.name
         self.restart(name)
         self.rescan()
-        self.set_timer(0.5, "rescan")
-        self.set_timer(2.0, "rescan")
+        self.rescan_later()
 
     def rescan(self) -> None:
         """Restart each child whose process is gone without a notice (placed listeners, on

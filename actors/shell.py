@@ -73,6 +73,10 @@ class _ExitNow:
 STOP_GRACE = 10.0
 """Seconds a stopping actor waits for what it sent to leave (across processes)."""
 
+RESCANS = (0.5, 2.0)
+"""Seconds after a child's death notice at which a parent looks at all its children again:
+of children that die at once Thespian may report one (signals coalesce)."""
+
 
 _SYSTEM_MESSAGES = frozenset({ActorExitRequest, ChildActorExited, WakeupMessage, WatchMessage,
                               Resolved, Moved, Down})
@@ -296,6 +300,12 @@ class Shell(Actor):  # type: ignore[misc]
         if not self._exit_sent:
             self._exit_sent = True
             super().send(self.myAddress, ActorExitRequest())
+
+    def rescan_later(self) -> None:
+        """Ask for ``on_wakeup("rescan")`` at each of ``RESCANS``: the children whose death
+        went unreported are looked for then (by the subclass: it knows their processes)."""
+        for seconds in RESCANS:
+            self.set_timer(seconds, "rescan")
 
     def forget_child(self, child: Address) -> None:
         """Drop a child that died from Thespian's list of this actor's children. Thespian

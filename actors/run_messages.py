@@ -4,7 +4,8 @@ A service (``system.buffer``, ``system.sequence``) is initialised once
 (``ServiceInit``), starts one child actor per admitted run with a
 ``RunStart`` (``BufferRunStart``, ``SequenceRunStart``) and keeps its
 deadline (``Expire``); the run says where it runs (``RunPid``) and that it
-answered (``RunFinished``). The same rules as ``actors.messages``: frozen,
+answered (``RunFinished``). A run actor started ahead by a pool rehearses
+first (``Rehearse``) and says so with its pid (``Rehearsed``). The same rules as ``actors.messages``: frozen,
 picklable, no Thespian.
 """
 
@@ -19,7 +20,7 @@ from .parsed import Payload
 
 __all__ = [
     "ServiceInit", "RunOrigin", "RunStart", "BufferRunStart", "SequenceRunStart", "RunPid",
-    "RunFinished", "Expire",
+    "RunFinished", "Expire", "Rehearse", "Rehearsed",
 ]
 
 
@@ -106,6 +107,21 @@ class RunFinished:
 
     run_id: str
     outcome: str = ""  # "complete"; "partial": some items gave no value; "failed": none, or a step
+
+
+@dataclass(frozen=True, slots=True)
+class Rehearse:
+    """From a pool to a run actor it started ahead: run one run of your kind with every send
+    dropped, then answer ``Rehearsed`` (see ``RunActor.rehearse``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rehearsed:
+    """From a rehearsed run actor to its pool: ready for a run, in process ``pid``;
+    ``completed``: whether the rehearsal ran to its end (the actor serves either way)."""
+
+    pid: int
+    completed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from thespian.actors import (
@@ -100,6 +101,7 @@ class Shell(Actor):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._outbox: list[tuple[Address, list[Any]]] | None = None  # while handling a Batch
+        self._sink: Callable[[Address, Any], None] | None = None  # set: sends go there (rehearsal)
         self._links: Links | None = None  # known at the first send (there is none in process)
         self._links_known = False
         self._parent_pid = 0  # watched when ``watches_parent`` (multiprocess bases)
@@ -207,6 +209,9 @@ class Shell(Actor):  # type: ignore[misc]
             self._outbox.append((targetAddr, flat))
 
     def _transmit(self, target: Address, message: Any) -> None:
+        if self._sink is not None:
+            self._sink(target, message)
+            return
         if not self._links_known:
             self._links, self._links_known = Links.for_actor(self), True
         if self._links is None:

@@ -1,17 +1,22 @@
 """How the bench measures: settings, repeated timings, and one table row.
 
 Every figure is a median of ``Settings.reps`` repetitions after a warm-up
-(none in quick mode). Ratios compare two figures taken in the same run.
+(none in quick mode), or, for a latency, the median of single calls each
+made on an idle system (``paced_seconds``). Ratios compare two figures
+taken in the same run.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Settings", "Row", "median_seconds", "speed_ratio", "fmt_time", "fmt_rate", "fmt_mib"]
+__all__ = [
+    "Settings", "Row", "median_seconds", "paced_seconds", "speed_ratio", "fmt_time", "fmt_rate",
+    "fmt_mib",
+]
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,26 @@ def median_seconds(action: Callable[[], object], settings: Settings, reps: int |
         action()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def paced_seconds(actions: Sequence[Callable[[], object]], calls: int, pause: float) -> list[float]:
+    """Median wall time of one call of each action, each call after ``pause`` seconds idle.
+
+    The actions take turns (a, b, a, b, ...), so a slow spell of a shared
+    machine falls on each alike; the pause lets what a call set going in the
+    background end first (a run actor's exit and its replacement's start),
+    so each call is timed on a system at rest: its latency, not a share of a burst.
+    """
+    for action in actions:
+        action()  # warm-up
+    times: list[list[float]] = [[] for _ in actions]
+    for _ in range(calls):
+        for action, spent in zip(actions, times, strict=True):
+            time.sleep(pause)
+            start = time.perf_counter()
+            action()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
 
 
 def speed_ratio(ours: float, theirs: float) -> float:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from actors.primitives import BufferError, BufferStart, parse_results
+from actors.primitives.run_pool import MOST
+from actors.primitives.service import WARM_RUNS
 from actors.processes import session_pids
 from actors.testing import RuntimeFactory, wait_for_statistics
 from tests import listeners as L
@@ -76,3 +78,29 @@ def test_a_run_whose_process_dies_still_answers_once(
     (answer,) = answers
     assert isinstance(answer, BufferError) and answer.error == "Buffer run ended without a result"
     wait_for_statistics(rt, lambda s: s.active_buffers == 0)
+
+
+def test_fifty_buffers_in_a_row_leave_no_extra_process_no_run_and_shutdown_leaves_none(
+    runtime_factory: RuntimeFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    rt = runtime_factory.started()
+    rt.register("w", L.work, L.Work)
+    assert rt.ask("w", L.Work(value=1), timeout=20).value == 2
+    session = rt.session_id
+    # Each service's pool keeps WARM_RUNS run actors started and rehearsed.
+    stats = wait_for_statistics(rt, lambda s: s.idle_runs == 2 * WARM_RUNS, timeout=20)
+    fixed = len(session_pids(session)) - stats.idle_runs
+    for i in range(50):
+        done = rt.ask("system.buffer", BufferStart(target="w", items=[L.Work(value=i)],
+                                                   timeout=30), timeout=60)
+        assert done.successful == 1, done
+    # Every run actor that served has exited; what is left is the components and the pools'
+    # waiting actors (fewer than 2 x MOST), each rehearsed and counted.
+    stats = wait_for_statistics(
+        rt, lambda s: s.active_buffers == 0 and len(session_pids(session)) == fixed + s.idle_runs,
+        timeout=20)
+    assert 0 < stats.idle_runs <= 2 * MOST
+    assert not [name for name in rt.processes() if "/run/" in name]
+    assert "failed on" not in capfd.readouterr().err  # no rehearsal went wrong
+    rt.shutdown()
+    assert session_pids(session) == []

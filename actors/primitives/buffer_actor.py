@@ -22,7 +22,7 @@ from ..messages import Address, Batch, BufferItem, Delivery, ListenerInfo
 from ..parsed import Parsed, Payload, payload_text
 from ..parsing import item_elements
 from ..routing import may_send, respond
-from ..run_messages import BufferRunStart
+from ..run_messages import BufferRunStart, RunOrigin
 from ..shape import items_within
 from .buffer_run import BufferRun
 from .payloads import (
@@ -102,6 +102,10 @@ class BufferRunActor(RunActor):
             self.sent_before = self.journal.dispatched(run.run_id)
         self.progress_step = max(1, len(run.items) // 20)
         self.pump()
+
+    def rehearsal(self, origin: RunOrigin, me: Address) -> BufferRunStart:
+        return BufferRunStart("rehearsal", 60.0, origin, me, "rehearsal", items=(b"<Item/>",),
+                              target=me)
 
     def pump(self) -> None:
         """Dispatch what the window allows; finish when the core says so."""

@@ -7,17 +7,23 @@ finished: it sends the terminal message (if anyone waits for one), tells its
 service, and exits. Runs in its own process on the multiprocess bases.
 What it sends carries the run's deadline (``expires``), so a listener does
 not start a call for a run that has ended.
+
+Across processes a service's pool starts run actors ahead, and each
+rehearses before its real run (``rehearse``): a process forked for a run
+writes to most pages it touches for the first time (copy-on-write), and
+a one-item run took ~330 such faults on its way, ~1.5 ms of CPU here.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from typing import Any
 
 from ..huh import is_progress
 from ..messages import Address, Delivery
-from ..run_messages import Expire, RunFinished, RunPid, RunStart
+from ..run_messages import Expire, Rehearse, Rehearsed, RunFinished, RunOrigin, RunPid, RunStart
 from ..shell import Shell, log_event
 
 __all__ = ["RunActor"]
@@ -44,6 +50,8 @@ class RunActor(Shell):
         self.service: Address = None  # the service that started this run
         self.began = 0.0
         self.expires = 0.0  # the run's deadline as time.time(): what its items and steps carry
+        self.rehearsing = False  # in ``rehearse``: nothing leaves, nothing is logged, no exit
+        self.rehearsed = False  # its pool told its service our pid: no RunPid to send
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Delivery) and self.core is not None:
@@ -53,12 +61,47 @@ class RunActor(Shell):
                 self.on_reply(message)
         elif isinstance(message, self.start_class):
             self.service = message.service or sender
-            self.send(self.service, RunPid(message.run_id, os.getpid()))
+            if not self.rehearsed:
+                self.send(self.service, RunPid(message.run_id, os.getpid()))
             self.began = time.monotonic()
             self.expires = time.time() + message.timeout
             self.begin(message)
         elif isinstance(message, Expire):
             self.expire(message.now)
+        elif isinstance(message, Rehearse):
+            completed = self.rehearse()
+            self.rehearsed = True
+            self.send(sender, Rehearsed(os.getpid(), completed))
+
+    def rehearse(self) -> bool:
+        """Run one run of this kind, one item or step answered at once, through the same
+        methods as a real one, with every send pickled (as the transport would) and dropped;
+        then forget it. What its real run touches is then this process's own.
+        Returns whether the rehearsal completed (its ``RunFinished`` said so)."""
+        sent: list[Any] = []
+
+        def sink(target: Address, message: Any) -> None:
+            pickle.dumps(message)
+            sent.append(message)
+
+        me = self.myAddress
+        origin = RunOrigin("rehearsal", None, "", (me, Delivery("", "", "", b"")))
+        start = self.rehearsal(origin, me)
+        reply = Delivery(start.label, "rehearsal", "rehearsal", b"<Done/>", token=0)
+        saved = dict(self.__dict__)
+        self.rehearsing = True
+        self._sink = sink
+        try:
+            for message in (start, reply):
+                self._handle_messages(message, me)
+        finally:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+        return any(isinstance(m, RunFinished) and m.outcome == "complete" for m in sent)
+
+    def rehearsal(self, origin: RunOrigin, me: Address) -> RunStart:
+        """The start of a rehearsal run from ``origin`` whose one item or step goes to ``me``."""
+        raise NotImplementedError
 
     def begin(self, run: Any) -> None:
         """Set up the core from the start message and send the first work."""
@@ -103,10 +146,11 @@ class RunActor(Shell):
         self.send(self.service, RunFinished(self.run.run_id, described["outcome"]))
         if answer is not None:
             self.send(*answer)
-        log_event("run_finished", run=self.run.run_id, kind=self.kind, label=self.run.label,
-                  **described, seconds=time.monotonic() - self.began,
-                  thread=self.run.origin.thread_id)
-        self.stop()
+        if not self.rehearsing:
+            log_event("run_finished", run=self.run.run_id, kind=self.kind, label=self.run.label,
+                      **described, seconds=time.monotonic() - self.began,
+                      thread=self.run.origin.thread_id)
+            self.stop()
         self.release()
 
     def release(self) -> None:

@@ -4,8 +4,10 @@ On the multiprocess bases an actor that creates a child forks its process
 (about 10 ms here), and while it forks it handles nothing; most of a small
 run's cost was that start (300 five-item Buffers in a row: 46 ms each). So
 each service has a ``RunPool`` child that keeps ``size`` run actors started
-and tells the service their addresses (``Warm``). The service hands a new
-run to one (``Used``: start a replacement) without forking; a run actor of
+and tells the service their addresses once each has rehearsed a run of its
+kind (``Warm``; see ``RunActor.rehearse``). The service hands a new run to
+one (``Used``) without forking; the replacement is started when that run's
+actor exits, after its answer, unless none is left waiting; a run actor of
 the pool is this actor's child, so its death comes here and goes on to the
 service (``RunExited``), which answers for a run that ended without its
 terminal message. When none waits, the service asks the pool to start one
@@ -16,12 +18,13 @@ actor still serves one run and exits.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from ..messages import Address
-from ..run_messages import RunStart
-from ..shell import Shell
+from ..run_messages import Rehearse, Rehearsed, RunStart
+from ..shell import Shell, log_event
 
 __all__ = ["RunPool", "PoolInit", "Warm", "Used", "Launch", "Launched", "Retire", "RunExited", "MOST"]
 
@@ -39,9 +42,10 @@ class PoolInit:
 
 @dataclass(frozen=True, slots=True)
 class Warm:
-    """From the pool to its service: a run actor started and waiting for a run."""
+    """From the pool to its service: a run actor started, rehearsed and waiting for a run."""
 
     address: Address
+    pid: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,25 +93,38 @@ class RunPool(Shell):
         self.service: Address = None
         self.waiting: list[Address] = []  # started, not yet given a run
         self.size = 0  # how many to keep waiting: grows when runs outpace the starts
+        self.idle = False  # retired: the waiting actors were let go, none is started again
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, PoolInit):
             self.init, self.service, self.size = message, sender, message.size
             self.fill()
         elif isinstance(message, Used):
+            self.idle = False
             if message.address is not None and message.address in self.waiting:
                 self.waiting.remove(message.address)
-            self.fill()
+            if not self.waiting:
+                self.fill()  # none is left for the next run: start one now
+            # Else the replacement starts when this run's actor exits, after its answer:
+            # a fork beside a run in progress takes the CPU the run needs.
         elif isinstance(message, Launch):
+            self.idle = False
             child = self.createActor(self.init.run_actor_class) if self.init else None
             self.send(child, message.start)
             self.send(self.service, Launched(message.start.run_id, child))
             self.grow()
+        elif isinstance(message, Rehearsed):
+            if not message.completed:
+                kind = self.init.run_actor_class.__name__ if self.init else ""
+                log_event("rehearsal_failed", logging.WARNING, actor=kind, pid=message.pid)
+            if sender in self.waiting and self.service is not None:
+                self.send(self.service, Warm(sender, message.pid))
         elif isinstance(message, Retire):
             for child in self.waiting:
                 self.dismiss(child)
             self.waiting.clear()
             self.size = self.init.size if self.init else 0
+            self.idle = True  # no refill until runs come again
 
     def grow(self) -> None:
         """Runs came faster than actors started: keep more waiting (up to ``MOST``)."""
@@ -119,10 +136,12 @@ class RunPool(Shell):
         while len(self.waiting) < self.size and not self.exiting:
             child = self.createActor(self.init.run_actor_class)
             self.waiting.append(child)
-            self.send(self.service, Warm(child))
+            self.send(child, Rehearse())
 
     def on_child_exited(self, child: Address) -> None:
         if child in self.waiting:
             self.waiting.remove(child)
         if self.service is not None and not self.exiting:
             self.send(self.service, RunExited(child))
+            if not self.idle:
+                self.fill()

@@ -20,7 +20,7 @@ from ..messages import Address, Delivery, Hop
 from ..parsed import Payload
 from ..parsing import ParseLimits, split_items
 from ..routing import may_send
-from ..run_messages import SequenceRunStart
+from ..run_messages import RunOrigin, SequenceRunStart
 from .payloads import SequenceComplete, SequenceError, SequenceStart
 from .results import embeddable
 from .run_actor import RunActor
@@ -47,6 +47,10 @@ class SequenceRunActor(RunActor):
             run.run_id, run.steps, run.payload, timeout=run.timeout, clock=time.monotonic
         )
         self.send_step(0, run.payload)
+
+    def rehearsal(self, origin: RunOrigin, me: Address) -> SequenceRunStart:
+        return SequenceRunStart("rehearsal", 60.0, origin, me, "rehearsal",
+                                steps=("rehearsal",), addresses=(me,), payload=b"<Step/>")
 
     def send_step(self, index: int, payload: Payload) -> None:
         run = self.run

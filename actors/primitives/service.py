@@ -89,7 +89,7 @@ class ServiceActor(Resolving):
         self.owners: dict[str, str] = {}  # active run id -> who started it (may cancel it)
         self.tick_at: float | None = None
         self.pool: Address = None  # the RunPool child (multiprocess bases)
-        self.warm: list[Address] = []  # run actors started ahead by the pool, not yet given a run
+        self.warm: list[tuple[Address, int]] = []  # run actors started ahead and rehearsed, pids
         self.last_run = 0.0  # time.monotonic() of the latest run's start
         self.retiring = False  # a "retire" timer is pending
         # rejected: runs refused at admission; refused: sends refused by peers (audited).
@@ -128,7 +128,7 @@ class ServiceActor(Resolving):
                 self.exited.discard(message.run_id)
                 del self.deadlines[message.run_id]
         elif isinstance(message, Warm):
-            self.warm.append(message.address)
+            self.warm.append((message.address, message.pid))
         elif isinstance(message, RunExited):
             self.run_exited(message.address)
         elif isinstance(message, Launched):
@@ -244,7 +244,7 @@ class ServiceActor(Resolving):
         if self.pool is None:
             child = self.createActor(self.run_actor_class)
         elif self.warm:
-            child = self.warm.pop(0)
+            child, self.run_pids[start.run_id] = self.warm.pop(0)
             self.send(self.pool, Used(child))  # the pool starts its replacement, not us
         else:
             self.send(self.pool, Launch(start))  # the pool forks; this service goes on
@@ -274,8 +274,9 @@ class ServiceActor(Resolving):
 
     def run_exited(self, child: Address) -> None:
         """A run actor exited: if it still owed its terminal message, answer in its place."""
-        if child in self.warm:  # a warm actor that died before any run
-            self.warm.remove(child)
+        warm = [(address, pid) for address, pid in self.warm if address != child]
+        if len(warm) < len(self.warm):  # a warm actor that died before any run
+            self.warm = warm
             return
         for run_id, address in list(self.active.items()):
             if address == child:

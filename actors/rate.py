@@ -12,6 +12,7 @@ listener, in order, and the listener looks again when the window frees
 from __future__ import annotations
 
 import collections
+import math
 import re
 import threading
 
@@ -58,5 +59,15 @@ class SlidingWindow:
             return True
 
     def next_free(self) -> float:
-        """When the next call may start (the oldest counted start, a window later)."""
-        return self._starts[0] + self.window if len(self._starts) >= self.limit else 0.0
+        """When the next call may start (the oldest counted start, a window later), 0 if now.
+
+        The first time ``take`` allows: ``oldest + window`` may round to a time at which
+        ``take``'s ``now - window`` still falls short of the oldest start by one ulp.
+        """
+        if len(self._starts) < self.limit:
+            return 0.0
+        oldest = self._starts[0]
+        free = oldest + self.window
+        while free - self.window < oldest:
+            free = math.nextafter(free, math.inf)
+        return free

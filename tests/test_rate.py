@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from actors import ConfigError
@@ -25,6 +25,7 @@ def _most_in_any_window(times: list[float], window: float = 1.0) -> int:
 
 
 @given(st.integers(1, 5), st.lists(st.floats(0, 0.5), max_size=60))
+@example(1, [0.08261022424047117, 0.5, 0.5])  # oldest + window rounded to a refused time
 def test_a_sliding_window_never_lets_more_than_its_limit_start_in_any_window(
     limit: int, gaps: list[float]
 ) -> None:

@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .calls import Calls, current_host, is_async_handler
 from .dispatch import CallTimes, Dispatch
@@ -68,6 +68,7 @@ class _Worker:
     address: Address
     pid: int = 0
     killed: bool = False
+
 
 
 class ListenerActor(Shell):
@@ -181,13 +182,17 @@ class ListenerActor(Shell):
         return address
 
     def accept(self, delivery: Delivery) -> None:
-        """Queue a delivery as a job and hand out what fits; pass a ``<huh>`` reply up instead."""
+        """Run a delivery now (a plain call in process) or queue it; pass a ``<huh>`` reply up."""
         assert self.spec is not None
-        if is_huh(delivery.payload) and "huh" not in self._tags():
+        if is_huh(delivery.payload) and "huh" not in self.spec.payload_tags:
             # An error coming back from a listener we called: it goes on to our caller.
             self.reply(delivery, delivery.payload, self.spec.name)
             return
         self.next_job += 1
+        if self.calls is not None and self.calls.inline and self.dispatch.limit is None:
+            done = self.calls.start(Work(self.next_job, delivery))  # answered now: none waits
+            self.route(delivery, cast(WorkDone, done))
+            return
         self.jobs[self.next_job] = (delivery, 0.0)
         self.hand_out(self.dispatch.add(self.next_job, delivery.deadline))
 
@@ -342,10 +347,6 @@ class ListenerActor(Shell):
         text = f"Listener {self.spec.name}: its worker exited while handling this message"
         for job in self.dispatch.lost(slot):
             self.fail(job, text, reason="exited")
-
-    def _tags(self) -> set[str]:
-        assert self.spec is not None
-        return {cls.__name__ for cls in self.spec.payload_classes}
 
     def send_forward(self, delivery: Delivery, done: WorkDone) -> None:
         assert self.spec is not None

@@ -18,15 +18,17 @@ from .envelope import Envelope, looks_like_envelope
 from .errors import ListenerError, PayloadError
 from .huh import error_text, is_huh
 from .outcomes import decode_element
-from .parsing import DEFAULT_LIMITS, ParseLimits, parse, to_bytes
+from .parsed import Parsed, Payload, element_of
+from .parsing import DEFAULT_LIMITS, ParseLimits, to_bytes
 
 __all__ = [
     "outside_message", "encode_request", "check_size", "decode_reply", "parse_reply",
-    "RUN_REPLIES", "RUN_TARGETS",
+    "RUN_REPLIES", "RUN_REPLY_TAGS", "RUN_TARGETS",
 ]
 
-RUN_REPLIES = (b"<BufferComplete", b"<SequenceComplete", b"<BufferResults")
-"""Replies that hold many payloads: parsed with ``ParseLimits.for_runs()``."""
+RUN_REPLY_TAGS = ("BufferComplete", "SequenceComplete", "BufferResults")
+"""Replies that hold many payloads: read with ``ParseLimits.for_runs()``."""
+RUN_REPLIES = tuple(f"<{tag}".encode() for tag in RUN_REPLY_TAGS)
 
 RUN_TARGETS = frozenset({"system.buffer", "system.sequence"})
 """Targets whose requests hold many payloads: they read them with ``ParseLimits.for_runs()``."""
@@ -90,7 +92,7 @@ def encode_request(payload: Any) -> bytes:
 
 
 def decode_reply(
-    payload: bytes, target: str, prefer_modules: tuple[str, ...] = (),
+    payload: Payload, target: str, prefer_modules: tuple[str, ...] = (),
     limits: ParseLimits = DEFAULT_LIMITS,
 ) -> Any:
     """A reply's payload as an xmlify object (known tag) or an lxml element; ``<huh>`` raises.
@@ -103,11 +105,16 @@ def decode_reply(
     return decode_element(parse_reply(payload, target, limits), prefer_modules)
 
 
-def parse_reply(payload: bytes, target: str, limits: ParseLimits) -> etree._Element:
-    """Parse a reply with the runtime's limits (a run's, for a run's answer); a refusal names both."""
-    caps = limits.for_runs() if payload.startswith(RUN_REPLIES) else limits
+def parse_reply(payload: Payload, target: str, limits: ParseLimits) -> etree._Element:
+    """A reply's element within the runtime's limits (a run's, for a run's answer): bytes
+    parsed, an element of this process measured as that parse would; a refusal names both."""
+    if isinstance(payload, Parsed):  # in process: a run's answer is its element
+        run = payload.element.tag in RUN_REPLY_TAGS
+    else:
+        run = payload.startswith(RUN_REPLIES)
+    caps = limits.for_runs() if run else limits
     try:
-        return parse(payload, caps)
+        return element_of(payload, caps)
     except PayloadError as exc:
         raise PayloadError(
             f"the reply from {target!r} was refused ({exc}); raise Runtime(limits=ParseLimits(...))"

@@ -75,7 +75,7 @@ class Kind:
 
 def _set_text(el: etree._Element, text: str, where: str) -> None:
     try:
-        el.text = text
+        el.text = text or None  # empty: <Tag/>, as a parse reads it back on every base
     except ValueError:
         pos = invalid_char_at(text)
         char = text[pos] if pos >= 0 else "?"

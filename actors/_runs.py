@@ -30,6 +30,7 @@ from .errors import (
 from .huh import error_of, is_huh
 from .journal import Journal
 from .outcomes import BufferOutcome, ItemFailure, decode_element, read_items
+from .parsed import Payload
 from .parsing import ParseLimits
 from .primitives.payloads import BufferCancel, BufferStart, SequenceStart
 from .primitives.results import results_element
@@ -44,7 +45,7 @@ class Runtime(Protocol):
 
     def exchange(
         self, target: str, payload: Any, streamed: bool = False
-    ) -> AbstractContextManager[Callable[[float], bytes | None]]: ...
+    ) -> AbstractContextManager[Callable[[float], Payload | None]]: ...
 
     def tell(self, target: str, payload: Any) -> None: ...
 
@@ -62,7 +63,7 @@ def _wait(runtime: Runtime, timeout: float | None) -> float:
     return (timeout or runtime.run_deadline) + ANSWER_MARGIN
 
 
-def _element(runtime: Runtime, reply: bytes | None, service: str, wait: float) -> etree._Element:
+def _element(runtime: Runtime, reply: Payload | None, service: str, wait: float) -> etree._Element:
     """A service's reply, parsed with the run limits; a refusal of the run raises."""
     if reply is None:
         raise AskTimeoutError(service, wait)

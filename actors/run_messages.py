@@ -50,7 +50,7 @@ class RunOrigin:
     principal: str
     answer: tuple[Address, Delivery] | None
 
-    def answer_with(self, payload: bytes) -> tuple[Address, Delivery] | None:
+    def answer_with(self, payload: Payload) -> tuple[Address, Delivery] | None:
         """The terminal message carrying ``payload``: where it goes and what it is."""
         if self.answer is None:
             return None

@@ -43,6 +43,7 @@ from .messages import (
 )
 from .metrics import MetricsServer, require_client
 from .outcomes import BufferOutcome
+from .parsed import Payload
 from .parsing import DEFAULT_LIMITS, ParseLimits
 from .services import SYSTEM_SERVICES
 from .specs import listener_spec
@@ -285,7 +286,7 @@ class Runtime(Observing, Durable):
 
     @contextlib.contextmanager
     def exchange(self, target: str, payload: Any, streamed: bool = False,
-                 expires: float = 0.0) -> Iterator[Callable[[float], bytes | None]]:
+                 expires: float = 0.0) -> Iterator[Callable[[float], Payload | None]]:
         """Send ``payload`` to ``target``; yields ``next(deadline)``: each reply's payload in
         turn (progress first, the answer last), None at the deadline. Under ``ask``, ``map``...
         ``streamed``: replies taken while actors work; ``expires``: a ``time.time()`` deadline."""
@@ -299,9 +300,9 @@ class Runtime(Observing, Durable):
             address = self._address(target)  # now: a restart from here on is heard
             (mailbox.post if streamed else mailbox.send)(address, delivery)
 
-            def replies(deadline: float) -> bytes | None:
+            def replies(deadline: float) -> Payload | None:
                 reply = inbox.next(deadline)
-                return None if reply is None else bytes(reply.payload)
+                return None if reply is None else reply.payload
 
             yield replies
 

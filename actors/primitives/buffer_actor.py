@@ -225,7 +225,7 @@ class BufferRunActor(RunActor):
             address, template = self.run.progress_to
             self.send(address, replace(template, payload=update))
 
-    def terminal(self, outcome: Any) -> bytes:
+    def terminal(self, outcome: Any) -> Payload:
         fresh = self.recorded()
         if self.journal is not None:
             self.journal.finish(self.run.run_id)
@@ -239,10 +239,11 @@ class BufferRunActor(RunActor):
             results = cast(Xml, results_element([]))
         else:  # the <results> element is embedded as it is: no text written and parsed again
             results = cast(Xml, Parsed(results_element(outcome.items)))
-        return BufferComplete(
+        done = BufferComplete(
             outcome.buffer_id, outcome.total, outcome.successful, results,
             outcome.failed, outcome.missing,
-        ).to_bytes()
+        )
+        return Parsed(done.to_element())  # written only if it leaves the process
 
     def described(self, outcome: Any) -> dict[str, Any]:
         if outcome.successful == outcome.total:

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..huh import is_progress
 from ..messages import Address, Delivery
+from ..parsed import Payload
 from ..run_messages import Expire, Rehearse, Rehearsed, RunFinished, RunOrigin, RunPid, RunStart
 from ..shell import Shell, log_event
 
@@ -111,7 +112,7 @@ class RunActor(Shell):
         """Record one answer (its token is the item index or step index)."""
         raise NotImplementedError
 
-    def terminal(self, outcome: Any) -> bytes:
+    def terminal(self, outcome: Any) -> Payload:
         """The terminal payload for the core's outcome."""
         raise NotImplementedError
 

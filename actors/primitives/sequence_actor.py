@@ -17,7 +17,7 @@ from ..codec import Xml
 from ..errors import PayloadError
 from ..huh import error_text, reply_outcome
 from ..messages import Address, Delivery, Hop
-from ..parsed import Payload
+from ..parsed import Parsed, Payload
 from ..parsing import ParseLimits, split_items
 from ..routing import may_send
 from ..run_messages import RunOrigin, SequenceRunStart
@@ -92,10 +92,11 @@ class SequenceRunActor(RunActor):
         if self.core.finished:
             self.finish()
 
-    def terminal(self, outcome: Any) -> bytes:
+    def terminal(self, outcome: Any) -> Payload:
         if isinstance(outcome, SequenceCompleteOutcome):
             final = cast(Xml, embeddable(outcome.final_result))  # an element, embedded as it is
-            return SequenceComplete(outcome.sequence_id, final, outcome.step_count).to_bytes()
+            done = SequenceComplete(outcome.sequence_id, final, outcome.step_count)
+            return Parsed(done.to_element())  # written only if it leaves the process
         return SequenceError(
             outcome.sequence_id, outcome.failed_step, outcome.step_index, outcome.error
         ).to_bytes()

@@ -1,9 +1,9 @@
 """How the bench measures: settings, repeated timings, and one table row.
 
 Every figure is a median of ``Settings.reps`` repetitions after a warm-up
-(none in quick mode), or, for a latency, the median of single calls each
-made on an idle system (``paced_seconds``). Ratios compare two figures
-taken in the same run.
+(none in quick mode); where contenders take turns (``turns_seconds``), a slow
+spell falls on each alike, and a latency is timed on an idle system. Ratios
+compare two figures taken in the same run.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "Settings", "Row", "median_seconds", "paced_seconds", "speed_ratio", "fmt_time", "fmt_rate",
+    "Settings", "Row", "median_seconds", "turns_seconds", "speed_ratio", "fmt_time", "fmt_rate",
     "fmt_mib",
 ]
 
@@ -70,20 +70,23 @@ def median_seconds(action: Callable[[], object], settings: Settings, reps: int |
     return statistics.median(times)
 
 
-def paced_seconds(actions: Sequence[Callable[[], object]], calls: int, pause: float) -> list[float]:
-    """Median wall time of one call of each action, each call after ``pause`` seconds idle.
+def turns_seconds(actions: Sequence[Callable[[], object]], rounds: int, warmup: int = 1,
+                  pause: float = 0.0) -> list[float]:
+    """Median wall time of one call of each action, the actions taking turns (a, b, a, b, ...).
 
-    The actions take turns (a, b, a, b, ...), so a slow spell of a shared
-    machine falls on each alike; the pause lets what a call set going in the
-    background end first (a run actor's exit and its replacement's start),
-    so each call is timed on a system at rest: its latency, not a share of a burst.
+    A slow spell of a shared machine then falls on each contender alike. With
+    ``pause``, each call comes after that many seconds idle: what the last call
+    set going in the background (a run actor's exit, its replacement's start)
+    has ended, and the call is timed on a system at rest: its latency.
     """
-    for action in actions:
-        action()  # warm-up
+    for _ in range(warmup):
+        for action in actions:
+            action()
     times: list[list[float]] = [[] for _ in actions]
-    for _ in range(calls):
+    for _ in range(rounds):
         for action, spent in zip(actions, times, strict=True):
-            time.sleep(pause)
+            if pause:
+                time.sleep(pause)
             start = time.perf_counter()
             action()
             spent.append(time.perf_counter() - start)

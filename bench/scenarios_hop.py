@@ -11,7 +11,7 @@ run), and a Ray actor call when Ray is installed.
 
 from __future__ import annotations
 
-from .measure import Row, Settings, fmt_time, median_seconds, paced_seconds, speed_ratio
+from .measure import Row, Settings, fmt_time, median_seconds, speed_ratio, turns_seconds
 from .ours import buffer, items_text, runtime
 from .raw import RawEcho, raw_system
 from .ray_peer import available, ray_echo, ray_echo_ask
@@ -57,9 +57,9 @@ def _one_item_buffer(base: str, runs: int, settings: Settings) -> tuple[float, f
                 buffer(rt, "echo", one)
 
         in_a_row = median_seconds(burst, settings) / runs
-        paced_buffer, paced_ask = paced_seconds(
+        paced_buffer, paced_ask = turns_seconds(
             [lambda: buffer(rt, "echo", one), lambda: rt.ask("echo", Item(0, "hop"), timeout=30)],
-            settings.n(40, 3), PAUSE)
+            settings.n(40, 3), pause=PAUSE)
         return in_a_row, paced_buffer, paced_ask
 
 

@@ -42,7 +42,7 @@ from .messages import (
     WorkerReady,
 )
 from .placement import meets_requirements
-from .processes import kill, start_time
+from .processes import kill
 from .rate import MARGIN, SlidingWindow
 from .routing import forward, may_send, refusal_text
 from .shell import Shell, log_event, logger
@@ -310,9 +310,6 @@ class ListenerActor(Shell):
             self.rate_timer = False
             self.hand_out(self.dispatch.assign())
             return
-        if payload == "rescan":
-            self.on_child_exited(None)  # workers dead without a notice of their own
-            return
         if payload != "watch" or self.spec is None:
             return
         self.watching = False
@@ -377,21 +374,16 @@ class ListenerActor(Shell):
         self.reply_huh(caller, f"Unknown listener: {answer.name}", self.spec.name)
 
     def on_child_exited(self, child: Address) -> None:
-        """Fail every job a dead worker held, then replace it (unless we are exiting). Of
-        workers that die at once Thespian may report one (signals coalesce): look at all."""
-        if self.spec is None or self.exiting:
+        """Fail every job a dead worker held, then replace it (unless we are exiting)."""
+        slot = self._slot_of(child)
+        if self.spec is None or self.exiting or slot < 0:
             return
-        known = self._slot_of(child)
-        if known >= 0:  # others may be dying still, their notice lost: look again, twice
-            self.rescan_later()
-        for slot, worker in enumerate(self.workers):
-            if slot == known or (worker.pid and start_time(worker.pid) is None):
-                self.counters["replaced"] += 1
-                logger().warning("listener %s: worker %d exited holding %d jobs; replacing it",
-                                 self.spec.name, slot, len(self.dispatch.held(slot)))
-                self.fail_lost(slot)
-                self.workers[slot] = _Worker(self.spawn(slot))
-                self.hand_out(self.dispatch.restored(slot))
+        self.counters["replaced"] += 1
+        logger().warning("listener %s: worker %d exited holding %d jobs; replacing it",
+                         self.spec.name, slot, len(self.dispatch.held(slot)))
+        self.fail_lost(slot)
+        self.workers[slot] = _Worker(self.spawn(slot))
+        self.hand_out(self.dispatch.restored(slot))
 
     def on_exit(self) -> None:
         # Thespian tells children to exit; make sure a hung worker does not linger.

@@ -31,7 +31,6 @@ from .messages import (
     StatsReply,
     StatsRequest,
 )
-from .processes import start_time
 from .run_messages import ServiceInit
 from .services import SYSTEM_SERVICES
 from .shell import Shell, log_event
@@ -149,8 +148,6 @@ class RootActor(Shell):
     def on_wakeup(self, payload: Any) -> None:
         if isinstance(payload, tuple) and payload[0] == "place":
             self.place_again(payload[1])
-        elif payload == "rescan" and not self.exiting:
-            self.rescan()
         elif payload == "beat" and self.init is not None and not self.exiting:
             self.beat(self.init.heartbeat)
             self.set_timer(self.init.heartbeat / 3, "beat")
@@ -257,9 +254,8 @@ class RootActor(Shell):
     # -- restarting ----------------------------------------------------------
 
     def on_child_exited(self, child: Address) -> None:
-        """Restart the child that died. Of children that die at once Thespian may report one
-        (signals coalesce): every other child's process is looked at too, now and later
-        (``rescan_later``; Thespian itself drops the reported one from its list after this)."""
+        """Restart the child that died (each of several that die at once is reported:
+        ``shell._report_every_death``)."""
         if self.exiting:
             return
         name = next((n for n, c in self.children.items() if c.address == child), None)
@@ -270,17 +266,6 @@ class RootActor(Shell):
                 return  # a child dismissed at its start
             name = self.booting.pop(number).request.name
         self.restart(name)
-        self.rescan()
-        self.rescan_later()
-
-    def rescan(self) -> None:
-        """Restart each child whose process is gone without a notice (placed listeners, on
-        other hosts, are the heartbeat's: their pids are not this host's)."""
-        for name, record in list(self.children.items()):
-            if record.address is not None and record.pid and not record.request.requires \
-                    and start_time(record.pid) is None:
-                self.forget_child(record.address)
-                self.restart(name)
 
     def restart(self, name: str) -> None:
         record = self.children[name]

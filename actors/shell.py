@@ -25,6 +25,7 @@ from thespian.actors import (
     WakeupMessage,
     WatchMessage,
 )
+from thespian.system.transport import TransmitIntent
 
 from ._framestack import roomy
 from .huh import make_huh
@@ -35,6 +36,37 @@ from .routing import respond
 from .supervision import REGISTRY, Down, Moved
 
 __all__ = ["Shell", "logger", "log_event"]
+
+
+def _report_every_death(manager: Any) -> None:
+    """Have Thespian report each child process that died, not only the first of several.
+
+    Thespian (multiprocess bases) reports a child's death by looking at its child
+    processes when a SIGCHLD comes; handling that notice, it drops *every* process
+    that is dead by then from its list, and only the reported child from the list of
+    children. A child that died after the look (children killed together, an OOM
+    kill) was never reported: its parent did not replace it, and its exit waited 13 s
+    for it (the exit request to the dead child failed, and that failure is filed under
+    another child: its callback reads a loop variable late), and with it a runtime's
+    shutdown. Here each process it drops unreported is reported the way Thespian
+    reports the first.
+    """
+    drop = getattr(manager, "_childExited", None)
+    if drop is None:
+        return
+
+    def child_exited(address: Any) -> None:
+        before = list(getattr(manager, "_child_procs", ()))
+        drop(address)
+        for info in before:
+            if info not in getattr(manager, "_child_procs", ()):
+                dead = getattr(info, "childRealAddr", info.childAddr)
+                if dead != address:
+                    manager.transport.scheduleTransmit(
+                        None, TransmitIntent(manager.transport.myAddress, ChildActorExited(dead)))
+
+    manager._childExited = child_exited
+
 
 def logger() -> logging.Logger:
     """The ``xmlactors`` logger, looked up at each use: Thespian replaces the logging
@@ -74,9 +106,6 @@ class _ExitNow:
 STOP_GRACE = 10.0
 """Seconds a stopping actor waits for what it sent to leave (across processes)."""
 
-RESCANS = (0.5, 2.0)
-"""Seconds after a child's death notice at which a parent looks at all its children again:
-of children that die at once Thespian may report one (signals coalesce)."""
 
 
 _SYSTEM_MESSAGES = frozenset({ActorExitRequest, ChildActorExited, WakeupMessage, WatchMessage,
@@ -122,9 +151,11 @@ class Shell(Actor):  # type: ignore[misc]
     def _handle(self, message: Any, sender: Address) -> None:  # never "_receive": a Thespian internal
         if not self._links_known:
             self._links, self._links_known = Links.for_actor(self), True
-            if self.watches_parent and self._links is not None:
-                self._parent_pid = os.getppid()
-                self.wakeupAfter(PARENT_CHECK, _ParentCheck)
+            if self._links is not None:
+                _report_every_death(getattr(self, "_myRef", None))
+                if self.watches_parent:
+                    self._parent_pid = os.getppid()
+                    self.wakeupAfter(PARENT_CHECK, _ParentCheck)
         if type(message) is WakeupMessage and message.payload in (_ParentCheck, _ExitNow):
             if message.payload is _ParentCheck:
                 self._check_parent()
@@ -306,19 +337,9 @@ class Shell(Actor):  # type: ignore[misc]
             self._exit_sent = True
             super().send(self.myAddress, ActorExitRequest())
 
-    def rescan_later(self) -> None:
-        """Ask for ``on_wakeup("rescan")`` at each of ``RESCANS``: the children whose death
-        went unreported are looked for then (by the subclass: it knows their processes)."""
-        for seconds in RESCANS:
-            self.set_timer(seconds, "rescan")
-
     def forget_child(self, child: Address) -> None:
-        """Drop a child that died from Thespian's list of this actor's children. Thespian
-        reports one of several children that die at once (signals coalesce), and an actor
-        that exits waits for each child it lists: a dead one it missed held its parent's
-        exit, and with it a runtime's shutdown, for 13 s (until the survivors were killed).
-        Its own exit request to such a child fails, but that failure is filed under another
-        child (its callback reads the loop variable late)."""
+        """Drop a child from Thespian's list of this actor's children, before its death is
+        reported (one being killed): an actor that exits waits for each child it lists."""
         manager = getattr(self, "_myRef", None)
         if manager is not None and child in getattr(manager, "childAddresses", ()):
             manager._handleChildExited(child)

@@ -25,6 +25,7 @@ from .dispatch import CallTimes, Dispatch
 from .handling import EXPIRED, Handling, expired_huh
 from .huh import is_huh, make_huh
 from .latency import LATENCY_BOUNDS, Latency
+from .logs import log_event, logger
 from .messages import (
     Address,
     BufferItem,
@@ -45,7 +46,7 @@ from .placement import meets_requirements
 from .processes import kill
 from .rate import MARGIN, SlidingWindow
 from .routing import forward, may_send, refusal_text
-from .shell import Shell, log_event, logger
+from .shell import Shell
 from .worker import WorkerActor
 
 __all__ = ["ListenerActor", "LATENCY_BOUNDS"]  # the bounds: see actors.latency

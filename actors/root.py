@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from .listener import ListenerActor
+from .logs import log_event
 from .messages import (
     Address,
     ListenerInfo,
@@ -33,7 +34,7 @@ from .messages import (
 )
 from .run_messages import ServiceInit
 from .services import SYSTEM_SERVICES
-from .shell import Shell, log_event
+from .shell import Shell
 from .supervision import REGISTRY, ROOT, Down, Moved, RestartBudget, RootInit, StartChild, Started
 
 __all__ = ["RootActor", "ROOT_NAME"]

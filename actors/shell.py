@@ -9,9 +9,9 @@ escaping exception would run a handler again.)
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import select
 from collections.abc import Callable
 from typing import Any
 
@@ -30,12 +30,13 @@ from thespian.system.transport import TransmitIntent
 from ._framestack import roomy
 from .huh import make_huh
 from .links import Links
+from .logs import log_event, logger
 from .messages import Address, Batch, Delivery, ListenerInfo, Resolve, Resolved
 from .parsed import Payload
 from .routing import respond
 from .supervision import REGISTRY, Down, Moved
 
-__all__ = ["Shell", "logger", "log_event"]
+__all__ = ["Shell"]
 
 
 def _report_every_death(manager: Any) -> None:
@@ -68,29 +69,6 @@ def _report_every_death(manager: Any) -> None:
     manager._childExited = child_exited
 
 
-def logger() -> logging.Logger:
-    """The ``xmlactors`` logger, looked up at each use: Thespian replaces the logging
-    tree of an actor process after start-up (its records go to Thespian's logging
-    process), and a logger kept from before would write past it, unformatted."""
-    return logging.getLogger("xmlactors")
-
-
-def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
-    """Log one line ``event key=value ...``: integers as they are, seconds to the
-    millisecond, anything else JSON-quoted (a value from outside cannot break or fake a line)."""
-    log = logger()
-    if not log.isEnabledFor(level):
-        return
-    parts = []
-    for key, value in fields.items():
-        if isinstance(value, int) and not isinstance(value, bool):
-            parts.append(f"{key}={value}")
-        elif isinstance(value, float):
-            parts.append(f"{key}={value:.3f}")
-        else:
-            parts.append(f"{key}={json.dumps(str(value))}")
-    log.log(level, "%s %s", event, " ".join(parts))
-
 PARENT_CHECK = 1.0
 """Seconds between an actor's looks at whether its parent's process still runs."""
 
@@ -101,6 +79,15 @@ class _ParentCheck:
 
 class _ExitNow:
     """The payload of ``stop``'s timer: exit even if a transmit has not completed."""
+
+
+class _WatchPoll:
+    """The payload of the timer that stands in for ``ThespianWatch`` where a base has none."""
+
+
+WATCH_POLL = 0.001
+"""Seconds between looks at ``watched()`` on a base without ``ThespianWatch``
+(``multiprocQueueBase``): a zero-delay timer would come back before the next message."""
 
 
 STOP_GRACE = 10.0
@@ -136,6 +123,8 @@ class Shell(Actor):  # type: ignore[misc]
         self._parent_pid = 0  # watched when ``watches_parent`` (multiprocess bases)
         self._after_sends: list[Any] = []  # run once what this message sent has left (``stop``)
         self._exit_sent = False
+        self._can_watch = False  # the transport takes ``ThespianWatch`` (multiprocTCPBase)
+        self._polling = False  # a ``_WatchPoll`` timer is set
         self.registry: Address = None
         self.addresses: dict[str, Address] = {}
         self.listeners: dict[str, ListenerInfo] = {}  # what the registry said of each name
@@ -146,21 +135,31 @@ class Shell(Actor):  # type: ignore[misc]
         self._handle(message, sender)
         # Thespian sets the watched file descriptors from every return value.
         fds = self.watched()
-        return ThespianWatch(fds) if fds else None
+        if not fds or self._can_watch:
+            return ThespianWatch(fds) if fds else None
+        if not self._polling:  # a base without watches: look again soon
+            self._polling = True
+            self.wakeupAfter(WATCH_POLL, _WatchPoll)
+        return None
 
     def _handle(self, message: Any, sender: Address) -> None:  # never "_receive": a Thespian internal
         if not self._links_known:
             self._links, self._links_known = Links.for_actor(self), True
             if self._links is not None:
-                _report_every_death(getattr(self, "_myRef", None))
+                manager = getattr(self, "_myRef", None)
+                self._can_watch = hasattr(getattr(manager, "transport", None), "set_watch")
+                _report_every_death(manager)
                 if self.watches_parent:
                     self._parent_pid = os.getppid()
                     self.wakeupAfter(PARENT_CHECK, _ParentCheck)
-        if type(message) is WakeupMessage and message.payload in (_ParentCheck, _ExitNow):
+        if type(message) is WakeupMessage and message.payload in (_ParentCheck, _ExitNow,
+                                                                   _WatchPoll):
             if message.payload is _ParentCheck:
                 self._check_parent()
-            else:
+            elif message.payload is _ExitNow:
                 self._exit_now()
+            else:
+                self._poll_watched()
             return
         self._handle_messages(message, sender)  # catches what its handlers raise
         if self._after_sends:  # rare: a ``stop``
@@ -170,6 +169,14 @@ class Shell(Actor):  # type: ignore[misc]
                     callback()
                 except Exception:  # noqa: BLE001 - a re-delivered message would run twice
                     logger().exception("%s failed after its sends", type(self).__name__)
+
+    def _poll_watched(self) -> None:
+        """What ``ThespianWatch`` does, where the base has none: the ``WatchMessage``."""
+        self._polling = False
+        fds = self.watched()
+        ready = select.select(fds, [], [], 0)[0] if fds else []
+        if ready:
+            self._handle_messages(WatchMessage(ready), self.myAddress)
 
     def _handle_messages(self, message: Any, sender: Address) -> None:
         messages = message.messages if isinstance(message, Batch) else (message,)

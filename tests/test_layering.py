@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.primitives.results", "actors.primitives.buffer_run", "actors.primitives.run_core",
         "actors.primitives.sequence_run", "registry.directory", "actors.supervision",
         "actors.primitives.retry", "actors.journal",
+        "actors.logs",
         "actors.processes",  # /proc and signals only: the owner watchdog uses it in its actor
     }),
     ("actors", {

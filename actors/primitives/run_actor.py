@@ -22,10 +22,11 @@ import time
 from typing import Any
 
 from ..huh import is_progress
+from ..logs import log_event
 from ..messages import Address, Delivery
 from ..parsed import Payload
 from ..run_messages import Expire, Rehearse, Rehearsed, RunFinished, RunOrigin, RunPid, RunStart
-from ..shell import Shell, log_event
+from ..shell import Shell
 
 __all__ = ["RunActor"]
 

@@ -22,9 +22,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from ..logs import log_event
 from ..messages import Address
 from ..run_messages import Rehearse, Rehearsed, RunStart
-from ..shell import Shell, log_event
+from ..shell import Shell
 
 __all__ = ["RunPool", "PoolInit", "Warm", "Used", "Launch", "Launched", "Retire", "RunExited", "MOST"]
 

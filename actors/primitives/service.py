@@ -17,11 +17,11 @@ import time
 from typing import Any
 
 from ..errors import PayloadError
+from ..logs import log_event
 from ..messages import Address, BufferItem, Delivery, PidsReply, PidsRequest, StatsReply, StatsRequest
 from ..parsed import element_of
 from ..routing import respond
 from ..run_messages import Expire, RunFinished, RunOrigin, RunPid, RunStart, ServiceInit
-from ..shell import log_event
 from ..supervision import REGISTRY, Down, Moved
 from .resolving import Resolving
 from .run_pool import Launch, Launched, PoolInit, Retire, RunExited, RunPool, Used, Warm

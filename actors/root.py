@@ -256,7 +256,7 @@ class RootActor(Shell):
 
     def on_child_exited(self, child: Address) -> None:
         """Restart the child that died (each of several that die at once is reported:
-        ``shell._report_every_death``)."""
+        ``_repairs.report_every_death``)."""
         if self.exiting:
             return
         name = next((n for n, c in self.children.items() if c.address == child), None)

@@ -25,9 +25,9 @@ from thespian.actors import (
     WakeupMessage,
     WatchMessage,
 )
-from thespian.system.transport import TransmitIntent
 
 from ._framestack import roomy
+from ._repairs import report_every_death, wait_for_late_children
 from .huh import make_huh
 from .links import Links
 from .logs import log_event, logger
@@ -37,36 +37,6 @@ from .routing import respond
 from .supervision import REGISTRY, Down, Moved
 
 __all__ = ["Shell"]
-
-
-def _report_every_death(manager: Any) -> None:
-    """Have Thespian report each child process that died, not only the first of several.
-
-    Thespian (multiprocess bases) reports a child's death by looking at its child
-    processes when a SIGCHLD comes; handling that notice, it drops *every* process
-    that is dead by then from its list, and only the reported child from the list of
-    children. A child that died after the look (children killed together, an OOM
-    kill) was never reported: its parent did not replace it, and its exit waited 13 s
-    for it (the exit request to the dead child failed, and that failure is filed under
-    another child: its callback reads a loop variable late), and with it a runtime's
-    shutdown. Here each process it drops unreported is reported the way Thespian
-    reports the first.
-    """
-    drop = getattr(manager, "_childExited", None)
-    if drop is None:
-        return
-
-    def child_exited(address: Any) -> None:
-        before = list(getattr(manager, "_child_procs", ()))
-        drop(address)
-        for info in before:
-            if info not in getattr(manager, "_child_procs", ()):
-                dead = getattr(info, "childRealAddr", info.childAddr)
-                if dead != address:
-                    manager.transport.scheduleTransmit(
-                        None, TransmitIntent(manager.transport.myAddress, ChildActorExited(dead)))
-
-    manager._childExited = child_exited
 
 
 PARENT_CHECK = 1.0
@@ -148,7 +118,8 @@ class Shell(Actor):  # type: ignore[misc]
             if self._links is not None:
                 manager = getattr(self, "_myRef", None)
                 self._can_watch = hasattr(getattr(manager, "transport", None), "set_watch")
-                _report_every_death(manager)
+                report_every_death(manager)
+                wait_for_late_children(manager)
                 if self.watches_parent:
                     self._parent_pid = os.getppid()
                     self.wakeupAfter(PARENT_CHECK, _ParentCheck)

@@ -1,7 +1,7 @@
 """Children that die together are each reported to their parent (multiprocess bases).
 
 Thespian reports the first of several child processes that die at once and, handling
-that notice, drops the others unreported (``shell._report_every_death``): a parent
+that notice, drops the others unreported (``_repairs.report_every_death``): a parent
 that replaces its dead children kept some dead, and its exit, with the runtime's
 shutdown, waited 13 s for them. Plain actors here, under a real runtime's admin."""
 

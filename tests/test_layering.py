@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.processes",  # /proc and signals only: the owner watchdog uses it in its actor
     }),
     ("actors", {
-        "actors.links", "actors.shell",  "actors.worker", "actors.listener", "actors.primitives.service",
+        "actors.links", "actors._repairs", "actors.shell",  "actors.worker", "actors.listener", "actors.primitives.service",
         "actors.primitives.run_actor", "actors.primitives.buffer_actor",
         "actors.primitives.sequence_actor", "actors.primitives.run_pool", "actors.services",
         "actors.primitives.resolving",
@@ -58,7 +58,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 PURE = sorted(LAYERS[0][1])
 """Modules that must not depend on Thespian, directly or through what they import."""
 
-THESPIAN_ADAPTERS = {"actors.shell", "actors.links", "actors.bases", "actors._inprocess",
+THESPIAN_ADAPTERS = {"actors.shell", "actors._repairs", "actors.links", "actors.bases", "actors._inprocess",
                      "actors._system"}
 """The only modules that import Thespian themselves; everything else goes through them."""
 

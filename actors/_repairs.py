@@ -1,0 +1,93 @@
+"""Repairs to Thespian's actor manager, installed in each actor process by ``Shell``.
+
+Each mends one measured behaviour of the multiprocess bases (see the table in
+``docs/architecture.md``) by wrapping one method of one manager instance; in
+process there is nothing to mend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from thespian.actors import ChildActorExited
+from thespian.system.addressManager import ActorLocalAddress
+from thespian.system.transport import TransmitIntent
+
+__all__ = ["report_every_death", "wait_for_late_children"]
+
+
+def report_every_death(manager: Any) -> None:
+    """Have Thespian report each child process that died, not only the first of several.
+
+    Thespian (multiprocess bases) reports a child's death by looking at its child
+    processes when a SIGCHLD comes; handling that notice, it drops *every* process
+    that is dead by then from its list, and only the reported child from the list of
+    children. A child that died after the look (children killed together, an OOM
+    kill) was never reported: its parent did not replace it, and its exit waited 13 s
+    for it (the exit request to the dead child failed, and that failure is filed under
+    another child: its callback reads a loop variable late), and with it a runtime's
+    shutdown. Here each process it drops unreported is reported the way Thespian
+    reports the first.
+    """
+    drop = getattr(manager, "_childExited", None)
+    if drop is None:
+        return
+
+    def child_exited(address: Any) -> None:
+        before = list(getattr(manager, "_child_procs", ()))
+        drop(address)
+        for info in before:
+            if info not in getattr(manager, "_child_procs", ()):
+                dead = getattr(info, "childRealAddr", info.childAddr)
+                if dead != address:
+                    manager.transport.scheduleTransmit(
+                        None, TransmitIntent(manager.transport.myAddress, ChildActorExited(dead)))
+
+    manager._childExited = child_exited
+
+
+def wait_for_late_children(manager: Any) -> None:
+    """Have an exiting actor ask a child not yet ready to exit too, and wait for it.
+
+    An actor that exits asks each child Thespian lists to exit and waits for them; a
+    child is listed once its process reports ready. One created just before the exit
+    (a warm run actor replacing one that finished) was never asked: listed later, it
+    kept its parent waiting, and a runtime's shutdown, 13 s; or, when its parent had
+    no other child, it was left behind without a parent. Here the children created
+    and not yet ready are listed at the exit (the exit request waits for their
+    address, as any message to them does) until each is ready or gone.
+    """
+    create = getattr(manager, "createActor", None)
+    if create is None or not hasattr(manager, "_children"):
+        return
+    ready, shutdown, exited = (manager._pendingActorReady, manager._shutdownActor,
+                               manager._handleChildExited)
+    pending: dict[int, Any] = {}  # instance number -> the address createActor returned
+
+    def create_actor(*args: Any, **kwargs: Any) -> Any:
+        address = create(*args, **kwargs)
+        details = getattr(address, "addressDetails", None)
+        if isinstance(details, ActorLocalAddress):
+            pending[details.addressInstanceNum] = address
+        return address
+
+    def child_ready(instance: Any, address: Any, isMyChild: bool = True) -> None:
+        local = pending.pop(instance, None)
+        manager._children = [c for c in manager._children if c is not local]
+        ready(instance, address, isMyChild)  # lists it; what waited for it leaves now
+
+    def shutdown_actor(shutdownChildren: bool = True) -> Any:
+        if shutdownChildren and not getattr(manager, "_exiting", False):
+            manager._children.extend(pending.values())
+        return shutdown(shutdownChildren)
+
+    def child_exited(address: Any) -> Any:
+        for instance, local in list(pending.items()):
+            if local == address:  # its creation failed
+                del pending[instance]
+        return exited(address)
+
+    manager.createActor = create_actor
+    manager._pendingActorReady = child_ready
+    manager._shutdownActor = shutdown_actor
+    manager._handleChildExited = child_exited

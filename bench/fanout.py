@@ -9,6 +9,8 @@ process with a time limit, because that base is known to hang.
 
 from __future__ import annotations
 
+import time
+
 from actors.messages import ListenerInfo
 from actors.primitives.buffer_actor import default_window
 
@@ -124,8 +126,24 @@ def _multiproc(base: str, n: int, settings: Settings, isolated: bool) -> Row:
                ">= 0.50x", ratio >= 0.5)
 
 
+def _large_tcp(settings: Settings) -> Row:
+    """One Buffer whose reply is well over 1 MB, across processes: every result reaches the
+    caller (before the second stage the reply was over a fixed 1 MB parse limit and lost)."""
+    n, base = settings.n(20000, 200), "multiprocTCPBase"
+    text = items_text(item_bytes(n))
+    with runtime(base, [("w", echo_item, Item, 1)]) as rt:
+        began = time.perf_counter()
+        done = buffer(rt, "w", text)  # raises unless every item succeeded
+        seconds = time.perf_counter() - began
+    size = len(done.results.encode())
+    return Row(f"fan-out N={n:,} ({base}): every result at the caller",
+               fmt_rate(n, seconds), f"{size / 2**20:.1f} MiB", "size of the results it received",
+               None)
+
+
 def run(settings: Settings) -> list[Row]:
-    """Rows: fan-out of 1,000 and 10,000 small items in process and on TCP; the queue base."""
+    """Rows: fan-out of 1,000 and 10,000 small items in process and on TCP, a 20,000-item
+    run on TCP, the queue base."""
     rows, tcp = [], []
     for n in (settings.n(1000, 30), settings.n(10000, 100)):
         in_process_rows, in_process = _in_process(n, settings)
@@ -133,6 +151,6 @@ def run(settings: Settings) -> list[Row]:
         if settings.multiproc:
             tcp += _tcp(n, settings, in_process)
     if settings.multiproc:
-        rows += tcp
+        rows += [*tcp, _large_tcp(settings)]
         rows.append(_multiproc("multiprocQueueBase", settings.n(1000, 20), settings, isolated=True))
     return rows

@@ -36,6 +36,7 @@ MULTIPROCESS_ROWS = [
     "hop: ask round trip (multiprocTCPBase)",
     "fan-out N=30 (multiprocTCPBase)",
     "fan-out N=100 (multiprocTCPBase)",
+    "fan-out N=200 (multiprocTCPBase): every result at the caller",
     "hop: one-item Buffer run, alone (multiprocTCPBase)",
     "hop: one-item Buffers back to back (multiprocTCPBase)",
     "fan-out N=20 (multiprocQueueBase)",

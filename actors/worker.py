@@ -32,15 +32,21 @@ from __future__ import annotations
 
 import collections
 import os
+import threading
 import time
 from typing import Any
 
 from .calls import Calls, LoopThread, is_async_handler
 from .handling import EXPIRED, Handling
 from .messages import Address, Delivery, Work, WorkDone, WorkerInit, WorkerReady
-from .shell import Shell
+from .shell import PARENT_CHECK, Shell
 
 __all__ = ["WorkerActor", "SLICE"]
+
+ORPHAN_GRACE = 2.0
+"""Seconds a worker whose listener's process died may take to exit on its own (it does
+when idle: ``Shell``'s parent check) before its guard thread ends the process: a call
+that blocks its thread, or hangs, would keep an orphan alive until the system ends."""
 
 SLICE = 0.002
 """Seconds of inline calls whose answers leave together. Measured here: 10,000 small
@@ -118,6 +124,9 @@ class WorkerActor(Shell):
 
     def begin(self, init: WorkerInit, listener: Address) -> None:
         self.listener, self.name = listener, init.spec.name
+        if self._parent_pid:  # a process of its own (multiprocess bases)
+            threading.Thread(target=_end_if_orphaned, args=(self._parent_pid,), daemon=True,
+                             name=f"{init.spec.name}/orphan-guard").start()
         handling = Handling(init.spec)
         self.pipe = os.pipe()
         os.set_blocking(self.pipe[0], False)
@@ -160,3 +169,12 @@ class WorkerActor(Shell):
         if self.loop is not None:
             self.loop.close()
 
+
+def _end_if_orphaned(parent: int) -> None:
+    """On its own thread: end this process ``ORPHAN_GRACE`` seconds after its parent's
+    died, if it has not ended by then. Its calls' callers were told when the listener died
+    (a run or an ask fails the call); an answer that comes later is dropped anyway."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)  # a guard thread's pace, not a wait for an actor
+    time.sleep(ORPHAN_GRACE)
+    os._exit(1)

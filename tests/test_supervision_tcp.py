@@ -4,6 +4,7 @@ would, and what the callers of the dead see: never their own timeout."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 import time
@@ -183,3 +184,35 @@ def test_a_runtime_whose_workers_died_at_once_shuts_down_at_once(factory: Runtim
     took = time.monotonic() - began
     assert took < 6.0, f"shutdown took {took:.1f} s"  # 13 s before; ~0.1 s now
     assert processes.session_pids(session) == []
+
+
+def test_a_worker_whose_listener_died_mid_call_ends_within_seconds(
+    factory: RuntimeFactory, tmp_path: Any
+) -> None:
+    # The worker's own parent check waits for its thread, which this call holds for 60 s:
+    # before its guard thread, the orphan lived until the system ended.
+    rt = factory.started(default_timeout=30)
+    rt.register("slow", L.work, L.Work)
+    pids = rt.processes()
+    log = tmp_path / "calls.log"
+    box: list[Any] = []
+
+    def call() -> None:
+        try:
+            box.append(rt.ask("slow", L.Work(value=1, sleep_ms=60_000, log_path=str(log)),
+                              timeout=60))
+        except Exception as exc:  # noqa: BLE001 - the test looks at what the caller got
+            box.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    assert _until(lambda: log.exists() and log.read_text() == "1\n"), "the call did not start"
+    worker = os.pidfd_open(pids["slow/worker/0"])
+    try:
+        os.kill(pids["slow"], signal.SIGKILL)
+        ended = select.select([worker], [], [], QUICK)[0]
+    finally:
+        os.close(worker)
+    assert ended, "the orphaned worker outlived its listener by more than 10 s"
+    caller.join(QUICK)
+    assert not caller.is_alive() and isinstance(box[0], ComponentDiedError), box

@@ -64,7 +64,6 @@ STOP_GRACE = 10.0
 """Seconds a stopping actor waits for what it sent to leave (across processes)."""
 
 
-
 _SYSTEM_MESSAGES = frozenset({ActorExitRequest, ChildActorExited, WakeupMessage, WatchMessage,
                               Resolved, Moved, Down})
 """The kinds ``Shell`` turns into hooks of their own; everything else goes to ``on_message``."""

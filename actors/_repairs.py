@@ -73,7 +73,8 @@ def wait_for_late_children(manager: Any) -> None:
 
     def child_ready(instance: Any, address: Any, isMyChild: bool = True) -> None:
         local = pending.pop(instance, None)
-        manager._children = [c for c in manager._children if c is not local]
+        if local is not None and getattr(manager, "_exiting", False):  # listed at the exit
+            manager._children = [c for c in manager._children if c is not local]
         ready(instance, address, isMyChild)  # lists it; what waited for it leaves now
 
     def shutdown_actor(shutdownChildren: bool = True) -> Any:

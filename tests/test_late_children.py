@@ -10,7 +10,6 @@ Plain actors here, under a real runtime's admin.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -20,14 +19,9 @@ from thespian.actors import ActorExitRequest
 from actors import processes
 from actors.shell import Shell
 from actors.testing import RuntimeFactory
+from tests.test_child_deaths import Child
 
 pytestmark = pytest.mark.multiproc
-
-
-class Child(Shell):
-    def on_message(self, message: Any, sender: Any) -> None:
-        if message == "pid":
-            self.send(sender, os.getpid())
 
 
 class Parent(Shell):

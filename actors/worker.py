@@ -109,8 +109,9 @@ class WorkerActor(Shell):
                 self._poke()
 
     def answer_all(self, answers: list[WorkDone]) -> None:
-        """Answer each job's caller directly (respond, ``<huh>``); the listener hears of all
-        first, so that a caller who asks for its counters on the answer finds the call counted."""
+        """Answer each job's caller directly (respond, ``<huh>``), then tell the listener of
+        all: the answers go first (a caller who asks for the counters on an answer is
+        answered once these notices are in: the listener's ``STATS_GRACE``)."""
         told, replies = [], []
         for done in answers:
             delivery = self.held.pop(done.job_id)
@@ -118,9 +119,9 @@ class WorkerActor(Shell):
                 replies.append((delivery, done.payload))
                 done = WorkDone(done.job_id, done.kind, b"", "", done.seconds, replied=True)
             told.append(done)
-        self.send_all(self.listener, told)
         for delivery, payload in replies:
             self.reply(delivery, payload, self.name)
+        self.send_all(self.listener, told)
 
     def begin(self, init: WorkerInit, listener: Address) -> None:
         self.listener, self.name = listener, init.spec.name

@@ -33,8 +33,10 @@ from dataclasses import replace
 from typing import Any
 
 from .errors import AskTimeoutError, ComponentDiedError, RuntimeClosedError
-from .messages import Address, Batch
+from .huh import is_huh
+from .messages import Address, Batch, Delivery, Route, RouteRequest
 from .supervision import Down, Moved
+from .worker_routes import ROUTE_WAIT, WorkerRoutes
 
 __all__ = ["Mailbox", "Inbox", "ReceiverMailbox", "InProcessMailbox"]
 
@@ -89,6 +91,8 @@ class Mailbox:
     """
 
     reply_address: Address = None
+    to_workers = False
+    """Whether calls may go straight to a listener's workers (``worker_routes``)."""
 
     def __init__(self, system: Any) -> None:
         self.system = system
@@ -100,6 +104,8 @@ class Mailbox:
         self._active = 0  # threads inside ``expecting``: shutdown lets them out first
         self._left = threading.Condition(self._routes_lock)
         self.on_notice: Any = None  # called with each Moved/Down from the root, before inboxes hear
+        self.workers = WorkerRoutes()  # guarded by _routes_lock
+        self._first_route: dict[str, threading.Event] = {}  # set as a name's first Route comes
 
     def token(self, kind: str) -> str:
         """A token no other request of this mailbox carries."""
@@ -122,6 +128,7 @@ class Mailbox:
             with self._routes_lock:
                 for token in inbox.tokens:
                     self._routes.pop(token, None)
+                    self.workers.settled(token)
                 self._active -= 1
                 self._left.notify_all()
 
@@ -169,6 +176,32 @@ class Mailbox:
         self.send(address, message(**fields) if isinstance(message, type)
                   else replace(message, **fields))
 
+    def follow(self, name: str, listener: Address, wait: float = ROUTE_WAIT) -> None:
+        """Ask ``name``'s listener for the workers its calls may go straight to (where the base
+        allows it), and wait up to ``wait`` s for its first ``Route`` (see ``worker_routes``)."""
+        if not self.to_workers:
+            return
+        routed = threading.Event()
+        with self._routes_lock:
+            self.workers.follow(name)
+            self._first_route[name] = routed
+        self.send(listener, RouteRequest(self.reply_address))
+        routed.wait(wait)
+
+    def straight_counts(self, name: str) -> tuple[int, int]:  # see WorkerRoutes.counts
+        with self._routes_lock:
+            return self.workers.counts(name)
+
+    def send_call(self, target: str, address: Address, delivery: Delivery,
+                  token: Any = None, post: bool = False) -> None:
+        """Send a call for ``target``: to its next worker if it has a route (``token`` counts on
+        it until its exchange ends), else to ``address``; a ``<huh>`` passed up, always there."""
+        worker = None
+        if self.to_workers and not is_huh(delivery.payload):
+            with self._routes_lock:
+                worker = self.workers.pick(target, token)
+        (self.post if post else self.send)(worker or address, delivery)
+
     def route(self, message: Any) -> None:
         """Hand one incoming message (or each of a ``Batch``) to the inbox of its token."""
         if isinstance(message, Batch):
@@ -178,6 +211,9 @@ class Mailbox:
         if isinstance(message, (Moved, Down)):
             self.restarted(message)
             return
+        if isinstance(message, Route):
+            self.rerouted(message)
+            return
         with self._routes_lock:
             inbox = self._routes.get(getattr(message, "token", None))
         if inbox is None:
@@ -185,15 +221,30 @@ class Mailbox:
         else:
             inbox.queue.put(message)
 
+    def rerouted(self, route: Route) -> None:
+        """A listener's workers changed: each call sent to one it no longer lists is lost."""
+        with self._routes_lock:
+            lost = [(self._routes.get(call.token), call)
+                    for call in self.workers.update(route.name, route.workers)]
+            self._first_route.pop(route.name, threading.Event()).set()
+        for inbox, call in lost:
+            if inbox is not None:
+                inbox.queue.put(call)
+
     def restarted(self, notice: Moved | Down) -> None:
         """The root's word that a component died: first the runtime learns its new address,
-        then every exchange waiting on it hears that its answer is lost."""
+        then every exchange waiting on it hears that its answer is lost; a new listener is
+        asked for its workers."""
         if self.on_notice is not None:
             self.on_notice(notice)
         with self._routes_lock:
+            followed = self.workers.follows(notice.name)
+            self.workers.forget(notice.name)
             inboxes = {inbox for inbox in self._routes.values() if notice.name in inbox.targets}
         for inbox in inboxes:
             inbox.queue.put(notice)
+        if followed and isinstance(notice, Moved) and not self.closed:
+            self.follow(notice.name, notice.address, wait=0.0)  # on the receiver's thread
 
     def close(self, wait: float = LEAVE_WAIT) -> None:
         """Stop taking replies; every thread still waiting gets ``RuntimeClosedError``, and
@@ -233,6 +284,8 @@ class Mailbox:
 
 class ReceiverMailbox(Mailbox):
     """The multiprocess bases: one receiver thread takes every reply (see the module docstring)."""
+
+    to_workers = True
 
     def __init__(self, system: Any) -> None:
         super().__init__(system)

@@ -1,7 +1,8 @@
 """Per-hop cost: one ``ask`` round trip through a listener vs a raw Thespian ``ask``.
 
 Both sides carry the same XML bytes and do the same client and handler work:
-encode an ``Item``, decode it in the actor, answer an ``Out``, decode that.
+encode an ``Item``, decode it in the actor, answer an ``Out``, decode that;
+one ask of each in turn, both systems up.
 On TCP also: a one-item Buffer run against one ask of the same item (what a
 run adds: admission, its own actor, the terminal message), each call timed
 alone on an idle system (its latency) and back to back (where every run's
@@ -20,25 +21,15 @@ from .workload import Item, Out, echo_item
 __all__ = ["run"]
 
 
-def _ours(base: str, asks: int, settings: Settings) -> float:
-    with runtime(base, [("echo", echo_item, Item, 1)]) as rt:
-
-        def burst() -> None:
-            for i in range(asks):
-                rt.ask("echo", Item(i, "hop"), timeout=30)
-
-        return median_seconds(burst, settings) / asks
-
-
-def _raw(base: str, asks: int, settings: Settings) -> float:
-    with raw_system(base) as system:
+def _round_trips(base: str, asks: int, settings: Settings) -> tuple[float, float]:
+    """Seconds of one ask through a listener and of one raw Thespian ask, taking turns."""
+    with runtime(base, [("echo", echo_item, Item, 1)]) as rt, raw_system(base) as system:
         echo = system.createActor(RawEcho)
-
-        def burst() -> None:
-            for i in range(asks):
-                Out.from_xml(system.ask(echo, Item(i, "hop").to_bytes(), 30))
-
-        return median_seconds(burst, settings) / asks
+        ours, raw = turns_seconds([
+            lambda: rt.ask("echo", Item(1, "hop"), timeout=30),
+            lambda: Out.from_xml(system.ask(echo, Item(1, "hop").to_bytes(), 30)),
+        ], asks, settings.n(50, 1))
+    return ours, raw
 
 
 PAUSE = 0.15
@@ -87,7 +78,7 @@ def run(settings: Settings) -> list[Row]:
         bases.append(("multiprocTCPBase", settings.n(500, 20)))
     rows = []
     for base, asks in bases:
-        ours, raw = _ours(base, asks, settings), _raw(base, asks, settings)
+        ours, raw = _round_trips(base, asks, settings)
         ratio = speed_ratio(ours, raw)
         tcp = base == "multiprocTCPBase"
         rows.append(Row(f"hop: ask round trip ({base})", fmt_time(ours), fmt_time(raw),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import types
 from typing import Any
@@ -30,12 +31,37 @@ BASES = ("simpleSystemBase", "multiprocTCPBase", "multiprocQueueBase")
 MULTIPROCESS_BASES = frozenset({"multiprocTCPBase", "multiprocQueueBase"})
 
 
+FIXED_PORTS = (20000, 32768)
+"""Where ``free_port`` looks first: below Linux's usual ephemeral range (``ip_local_port_range``,
+32768 up). A port the kernel picked for us is one it also hands out as the source port of
+outgoing connections and to every actor's own socket (Thespian binds port 0): between our
+probe and the admin's bind, one of those took it now and then, and the system did not start
+(``InvalidActorAddress``: the port answered, but not as an admin)."""
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now (the kernel's choice)."""
+    """A TCP port free on ``host`` right now, outside the kernel's ephemeral range if one is."""
+    candidates = random.sample(range(*FIXED_PORTS), 32) if FIXED_PORTS[1] <= _ephemeral_low() else []
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
+        probe.bind((host, 0))  # the kernel's choice
+        chosen: int = probe.getsockname()[1]
+        return chosen
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range; 0 when unknown (then its choice)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as text:
+            return int(text.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def log_defs(level: int = logging.WARNING) -> dict[str, Any]:

@@ -49,6 +49,16 @@ def xmlactors_base() -> str:
 # -- placement, pure ------------------------------------------------------------
 
 
+def test_a_free_port_is_bindable_and_outside_the_kernels_ephemeral_range() -> None:
+    # The kernel hands ephemeral ports to outgoing connections and to every actor's own
+    # socket: an admin port among them was taken now and then before the admin bound it.
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [free_port() for _ in range(20)]
+    assert all(port < low for port in ports) if low > 20000 else ports
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", ports[0]))
+
+
 @pytest.mark.parametrize(
     ("capabilities", "requirements", "expected"),
     [

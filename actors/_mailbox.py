@@ -91,8 +91,7 @@ class Mailbox:
     """
 
     reply_address: Address = None
-    to_workers = False
-    """Whether calls may go straight to a listener's workers (``worker_routes``)."""
+    to_workers = False  # whether calls may go straight to a listener's workers (worker_routes)
 
     def __init__(self, system: Any) -> None:
         self.system = system
@@ -181,10 +180,9 @@ class Mailbox:
         allows it), and wait up to ``wait`` s for its first ``Route`` (see ``worker_routes``)."""
         if not self.to_workers:
             return
-        routed = threading.Event()
         with self._routes_lock:
             self.workers.follow(name)
-            self._first_route[name] = routed
+            self._first_route[name] = routed = threading.Event()
         self.send(listener, RouteRequest(self.reply_address))
         routed.wait(wait)
 
@@ -244,7 +242,10 @@ class Mailbox:
         for inbox in inboxes:
             inbox.queue.put(notice)
         if followed and isinstance(notice, Moved) and not self.closed:
-            self.follow(notice.name, notice.address, wait=0.0)  # on the receiver's thread
+            try:  # on the receiver's thread, which must go on (else: calls go to the listener)
+                self.follow(notice.name, notice.address, wait=0.0)
+            except Exception as exc:  # noqa: BLE001 - the new listener died too, or we are closing
+                _log.debug("asking %s for its workers failed: %r", notice.name, exc)
 
     def close(self, wait: float = LEAVE_WAIT) -> None:
         """Stop taking replies; every thread still waiting gets ``RuntimeClosedError``, and

@@ -245,7 +245,9 @@ class ServiceActor(Resolving):
             child = self.createActor(self.run_actor_class)
         elif self.warm:
             child, self.run_pids[start.run_id] = self.warm.pop(0)
+            self.send(child, start)  # first: each send writes to its socket before the next
             self.send(self.pool, Used(child))  # the pool starts its replacement, not us
+            return child
         else:
             self.send(self.pool, Launch(start))  # the pool forks; this service goes on
             return None

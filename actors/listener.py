@@ -50,6 +50,7 @@ from .rate import MARGIN, SlidingWindow
 from .routing import forward, may_send, refusal_text
 from .shell import Shell
 from .worker import WorkerActor
+from .worker_routes import lost_text
 
 __all__ = ["ListenerActor", "LATENCY_BOUNDS"]  # the bounds: see actors.latency
 
@@ -329,7 +330,7 @@ class ListenerActor(StraightCalls, Shell):
         (and this actor's exit does not wait for it: ``forget_child``)."""
         assert self.spec is not None
         self.forget_child(self.workers[slot].address)
-        text = f"Listener {self.spec.name}: its worker exited while handling this message"
+        text = lost_text(self.spec.name)
         for job in self.dispatch.lost(slot):
             self.fail(job, text, reason="exited")
 

@@ -39,7 +39,7 @@ them its calls go through it until the route comes."""
 
 
 def lost_text(name: str) -> str:
-    """The error of a call whose worker died (the listener's own words for its jobs)."""
+    """The error of a call whose worker died: the listener's for the jobs it held, ours for the rest."""
     return f"Listener {name}: its worker exited while handling this message"
 
 

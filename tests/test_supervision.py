@@ -46,13 +46,21 @@ def _until(check: Any, timeout: float = QUICK) -> Any:
             return answer
 
 
-def _everything_answers(rt: Runtime) -> None:
+def _everything_answers(rt: Runtime) -> dict[str, float]:
+    """Ask, map, sequence and statistics all answer; the seconds each took (for a failure's
+    message: which one a slow recovery held up)."""
+    took, began = {}, time.monotonic()
     assert rt.ask("w", L.Work(value=3), timeout=QUICK).value == 6
+    took["ask"] = time.monotonic() - began
     assert [d.value for d in rt.map("w", [L.Work(value=i) for i in range(4)], timeout=QUICK)] == [
         0, 2, 4, 6]
+    took["map"] = time.monotonic() - began - sum(took.values())
     assert rt.sequence(["inc", "inc"], L.Sum(1), timeout=QUICK) == L.Sum(3)
+    took["sequence"] = time.monotonic() - began - sum(took.values())
     stats = rt.statistics(timeout=QUICK)
+    took["statistics"] = time.monotonic() - began - sum(took.values())
     assert stats.unanswered == () and stats.down == ()
+    return took
 
 
 # -- the pure rule ------------------------------------------------------------------

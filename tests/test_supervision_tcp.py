@@ -40,8 +40,9 @@ def test_after_the_sigkill_of_a_component_everything_answers_within_seconds(
     started = time.monotonic()
     after = _until(lambda: _replaced(rt, name, before[name]))
     assert after, f"{name} was not replaced"
-    _everything_answers(rt)
-    assert time.monotonic() - started < QUICK
+    replaced = time.monotonic() - started
+    took = _everything_answers(rt)
+    assert time.monotonic() - started < QUICK, f"replaced after {replaced:.1f} s, then {took}"
     assert rt.statistics().restarts == 1
 
 
@@ -59,8 +60,9 @@ def test_components_killed_together_are_each_restarted_and_everything_answers(
     started = time.monotonic()
     assert _until(lambda: all(_replaced(rt, name, before[name]) for name in names)), (
         f"not all of {names} were replaced: {rt.processes()}")
-    _everything_answers(rt)
-    assert time.monotonic() - started < QUICK
+    replaced = time.monotonic() - started
+    took = _everything_answers(rt)
+    assert time.monotonic() - started < QUICK, f"replaced after {replaced:.1f} s, then {took}"
     assert rt.statistics().restarts == 3
     session, began = rt.session_id, time.monotonic()
     rt.shutdown()

@@ -32,11 +32,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from ._straight import Straight
 from .errors import AskTimeoutError, ComponentDiedError, RuntimeClosedError
-from .huh import is_huh
-from .messages import Address, Batch, Delivery, Route, RouteRequest
+from .messages import Address, Batch, Route
 from .supervision import Down, Moved
-from .worker_routes import ROUTE_WAIT, WorkerRoutes
 
 __all__ = ["Mailbox", "Inbox", "ReceiverMailbox", "InProcessMailbox"]
 
@@ -82,7 +81,7 @@ class Inbox:
         return message
 
 
-class Mailbox:
+class Mailbox(Straight):
     """Send to actors and wait for their token-matched replies, from any thread.
 
     Subclasses say how a message is sent, how replies come in, and where
@@ -91,9 +90,9 @@ class Mailbox:
     """
 
     reply_address: Address = None
-    to_workers = False  # whether calls may go straight to a listener's workers (worker_routes)
 
     def __init__(self, system: Any) -> None:
+        super().__init__()
         self.system = system
         self.closed = False
         self.dropped = 0  # replies nobody waited for (any more)
@@ -103,8 +102,6 @@ class Mailbox:
         self._active = 0  # threads inside ``expecting``: shutdown lets them out first
         self._left = threading.Condition(self._routes_lock)
         self.on_notice: Any = None  # called with each Moved/Down from the root, before inboxes hear
-        self.workers = WorkerRoutes()  # guarded by _routes_lock
-        self._first_route: dict[str, threading.Event] = {}  # set as a name's first Route comes
 
     def token(self, kind: str) -> str:
         """A token no other request of this mailbox carries."""
@@ -175,31 +172,6 @@ class Mailbox:
         self.send(address, message(**fields) if isinstance(message, type)
                   else replace(message, **fields))
 
-    def follow(self, name: str, listener: Address, wait: float = ROUTE_WAIT) -> None:
-        """Ask ``name``'s listener for the workers its calls may go straight to (where the base
-        allows it), and wait up to ``wait`` s for its first ``Route`` (see ``worker_routes``)."""
-        if not self.to_workers:
-            return
-        with self._routes_lock:
-            self.workers.follow(name)
-            self._first_route[name] = routed = threading.Event()
-        self.send(listener, RouteRequest(self.reply_address))
-        routed.wait(wait)
-
-    def straight_counts(self, name: str) -> tuple[int, int]:  # see WorkerRoutes.counts
-        with self._routes_lock:
-            return self.workers.counts(name)
-
-    def send_call(self, target: str, address: Address, delivery: Delivery,
-                  token: Any = None, post: bool = False) -> None:
-        """Send a call for ``target``: to its next worker if it has a route (``token`` counts on
-        it until its exchange ends), else to ``address``; a ``<huh>`` passed up, always there."""
-        worker = None
-        if self.to_workers and not is_huh(delivery.payload):
-            with self._routes_lock:
-                worker = self.workers.pick(target, token)
-        (self.post if post else self.send)(worker or address, delivery)
-
     def route(self, message: Any) -> None:
         """Hand one incoming message (or each of a ``Batch``) to the inbox of its token."""
         if isinstance(message, Batch):
@@ -219,20 +191,9 @@ class Mailbox:
         else:
             inbox.queue.put(message)
 
-    def rerouted(self, route: Route) -> None:
-        """A listener's workers changed: each call sent to one it no longer lists is lost."""
-        with self._routes_lock:
-            lost = [(self._routes.get(call.token), call)
-                    for call in self.workers.update(route.name, route.workers)]
-            self._first_route.pop(route.name, threading.Event()).set()
-        for inbox, call in lost:
-            if inbox is not None:
-                inbox.queue.put(call)
-
     def restarted(self, notice: Moved | Down) -> None:
         """The root's word that a component died: first the runtime learns its new address,
-        then every exchange waiting on it hears that its answer is lost; a new listener is
-        asked for its workers."""
+        then every exchange waiting on it hears that its answer is lost."""
         if self.on_notice is not None:
             self.on_notice(notice)
         with self._routes_lock:
@@ -241,11 +202,9 @@ class Mailbox:
             inboxes = {inbox for inbox in self._routes.values() if notice.name in inbox.targets}
         for inbox in inboxes:
             inbox.queue.put(notice)
-        if followed and isinstance(notice, Moved) and not self.closed:
-            try:  # on the receiver's thread, which must go on (else: calls go to the listener)
-                self.follow(notice.name, notice.address, wait=0.0)
-            except Exception as exc:  # noqa: BLE001 - the new listener died too, or we are closing
-                _log.debug("asking %s for its workers failed: %r", notice.name, exc)
+        if followed and isinstance(notice, Moved):  # asked by the next call: this thread
+            with self._routes_lock:  # must not wait on a send (every reply waits behind it)
+                self._refollow[notice.name] = notice.address
 
     def close(self, wait: float = LEAVE_WAIT) -> None:
         """Stop taking replies; every thread still waiting gets ``RuntimeClosedError``, and

@@ -47,7 +47,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "registry", "registry.actor", "actors.watchdog", "actors.root",
     }),
     ("the user's process", {
-        "actors.bases", "actors._inprocess", "actors._mailbox",
+        "actors.bases", "actors._inprocess", "actors._mailbox", "actors._straight",
         "actors._boundary", "actors.deploy", "actors.organism", "actors.runtime", "actors._runs",
         "actors._system", "actors.metrics", "actors._observing", "actors._durable",
     }),

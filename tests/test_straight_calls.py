@@ -123,6 +123,11 @@ def test_a_restarted_listener_is_followed_again(factory: RuntimeFactory) -> None
     rt = factory.started(default_timeout=30)
     rt.register("w", L.work, L.Work, workers=1)
     (first,) = _route(rt, "w")
-    os.kill(rt.processes()["w"], signal.SIGKILL)  # its workers go with it
-    assert _until(lambda: _route(rt, "w") not in ((), (first,)))
+    before = rt.processes()["w"]
+    os.kill(before, signal.SIGKILL)  # its workers go with it
+    assert _until(lambda: rt.processes().get("w", before) != before)
+    # The first call after the restart goes through the new listener, and asks it for its
+    # workers (the reply receiver's thread, which heard of the restart, must not send).
     assert rt.ask("w", L.Work(value=4), timeout=QUICK).value == 8
+    assert _until(lambda: _route(rt, "w") not in ((), (first,)))
+    assert rt.ask("w", L.Work(value=5), timeout=QUICK).value == 10

@@ -25,19 +25,17 @@ from .dispatch import CallTimes, Dispatch
 from .handling import EXPIRED, Handling, expired_huh
 from .huh import is_huh, make_huh
 from .latency import LATENCY_BOUNDS, Latency
-from .listener_routes import StraightCalls
 from .logs import log_event, logger
 from .messages import (
     Address,
     BufferItem,
     CallsFinished,
     Delivery,
-    Flushed,
     ListenerSpec,
     PidsReply,
     PidsRequest,
     Resolved,
-    RouteRequest,
+    StatsReply,
     StatsRequest,
     Work,
     WorkDone,
@@ -50,9 +48,11 @@ from .rate import MARGIN, SlidingWindow
 from .routing import forward, may_send, refusal_text
 from .shell import Shell
 from .worker import WorkerActor
-from .worker_routes import lost_text
 
 __all__ = ["ListenerActor", "LATENCY_BOUNDS"]  # the bounds: see actors.latency
+
+STATS_GRACE = 0.05
+"""Seconds a ``StatsRequest`` may wait for the notices of jobs out at workers (see ``report``)."""
 
 TIMEOUT_GRACE = 1.0
 """Seconds past its ``timeout`` an async call may take before its worker counts as stuck.
@@ -72,7 +72,7 @@ class _Worker:
 
 
 
-class ListenerActor(StraightCalls, Shell):
+class ListenerActor(Shell):
     """Supervisor of one listener's workers; its address is the listener's address.
 
     Placement: created with ``targetActorRequirements`` (a listener's
@@ -101,6 +101,7 @@ class ListenerActor(StraightCalls, Shell):
         self.latency = Latency()  # of the calls that ran (``WorkDone.seconds`` > 0)
         self.watching = False  # a "watch" timer is pending
         self.rate_timer = False  # a "rate" timer is pending (jobs held back by the rate)
+        self.asked: list[tuple[StatsRequest, Address]] = []  # counts asked, not yet answered
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, ListenerSpec):
@@ -119,13 +120,13 @@ class ListenerActor(StraightCalls, Shell):
                 self.hand_out(self.dispatch.assign())
         elif isinstance(message, WorkerReady):
             self.workers[message.slot].pid = message.pid
-            self.workers_changed()
-        elif isinstance(message, RouteRequest):
-            self.follow(message, sender)
         elif isinstance(message, StatsRequest):
-            self.count_for(message, sender)
-        elif isinstance(message, Flushed):
-            self.flushed(message, sender)
+            self.asked.append((message, sender))
+            if self.dispatch.in_flight and self.workers:
+                if len(self.asked) == 1:  # or at once when their notices are in
+                    self.set_timer(STATS_GRACE, "report")
+            else:
+                self.report()
         elif isinstance(message, PidsRequest):
             assert self.spec is not None
             workers = ([(slot, w.pid) for slot, w in enumerate(self.workers) if w.pid]
@@ -134,6 +135,18 @@ class ListenerActor(StraightCalls, Shell):
             named = ((self.spec.name, os.getpid()),
                      *((f"{self.spec.name}/worker/{slot}", pid) for slot, pid in workers))
             self.answer(message, sender, PidsReply(named, os.getsid(0), message.token))
+
+    def report(self) -> None:
+        """Answer the counts asked. A worker's answer reaches its caller before its notice
+        reaches us: a request made on an answer waits for the jobs out (``STATS_GRACE``)."""
+        asked, self.asked = self.asked, []
+        for request, sender in asked:
+            self.answer(request, sender, StatsReply(self.counted(), request.token))
+
+    def counted(self) -> tuple[tuple[str, float], ...]:
+        """What a ``StatsRequest`` gets: the totals, the jobs out and waiting now, the latency."""
+        now = (("in_flight", self.dispatch.in_flight), ("waiting", len(self.dispatch.waiting)))
+        return (*self.counters.items(), *now, *self.latency.counters())
 
     def start(self, spec: ListenerSpec) -> None:
         self.spec, self.registry = spec, spec.registry
@@ -225,11 +238,10 @@ class ListenerActor(StraightCalls, Shell):
 
     def finish(self, slot: int, done: WorkDone) -> None:
         """Route a call's outcome and refill its place; a late one (its job already failed) is dropped."""
-        if done.job_id < 0:
-            self.straight_done(slot, done)
-        elif self.settle(slot, done):
+        if self.settle(slot, done):
             self.hand_out(self.dispatch.assign())
-        self.report_when_counted()
+        if self.asked and not self.dispatch.in_flight:
+            self.report()
 
     def settle(self, slot: int, done: WorkDone) -> bool:
         """Route a call's outcome; False for a late one (its job already failed)."""
@@ -292,8 +304,8 @@ class ListenerActor(StraightCalls, Shell):
             self.set_timer(due - time.time(), "rate")
 
     def on_wakeup(self, payload: Any) -> None:
-        if isinstance(payload, tuple) and payload[0] == "report":
-            self.grace_over(payload[1])
+        if payload == "report":
+            self.report()
             return
         if payload == "rate":
             self.rate_timer = False
@@ -330,7 +342,7 @@ class ListenerActor(StraightCalls, Shell):
         (and this actor's exit does not wait for it: ``forget_child``)."""
         assert self.spec is not None
         self.forget_child(self.workers[slot].address)
-        text = lost_text(self.spec.name)
+        text = f"Listener {self.spec.name}: its worker exited while handling this message"
         for job in self.dispatch.lost(slot):
             self.fail(job, text, reason="exited")
 
@@ -372,7 +384,6 @@ class ListenerActor(StraightCalls, Shell):
                          self.spec.name, slot, len(self.dispatch.held(slot)))
         self.fail_lost(slot)
         self.workers[slot] = _Worker(self.spawn(slot))
-        self.workers_changed()
         self.hand_out(self.dispatch.restored(slot))
 
     def on_exit(self) -> None:

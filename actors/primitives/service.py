@@ -243,15 +243,14 @@ class ServiceActor(Resolving):
         """
         if self.pool is None:
             child = self.createActor(self.run_actor_class)
+            self.send(child, start)
         elif self.warm:
             child, self.run_pids[start.run_id] = self.warm.pop(0)
             self.send(child, start)  # first: each send writes to its socket before the next
             self.send(self.pool, Used(child))  # the pool starts its replacement, not us
-            return child
         else:
             self.send(self.pool, Launch(start))  # the pool forks; this service goes on
             return None
-        self.send(child, start)
         return child
 
     def arm_retire(self) -> None:

@@ -9,6 +9,7 @@ flight at the death ends with a clear error at once.
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -49,18 +50,22 @@ def _until(check: Any, timeout: float = QUICK) -> Any:
 def _everything_answers(rt: Runtime) -> dict[str, float]:
     """Ask, map, sequence and statistics all answer; the seconds each took (for a failure's
     message: which one a slow recovery held up)."""
-    took, began = {}, time.monotonic()
+    marks = [("", time.monotonic())]
+
+    def lap(step: str) -> None:
+        marks.append((step, time.monotonic()))
+
     assert rt.ask("w", L.Work(value=3), timeout=QUICK).value == 6
-    took["ask"] = time.monotonic() - began
+    lap("ask")
     assert [d.value for d in rt.map("w", [L.Work(value=i) for i in range(4)], timeout=QUICK)] == [
         0, 2, 4, 6]
-    took["map"] = time.monotonic() - began - sum(took.values())
+    lap("map")
     assert rt.sequence(["inc", "inc"], L.Sum(1), timeout=QUICK) == L.Sum(3)
-    took["sequence"] = time.monotonic() - began - sum(took.values())
+    lap("sequence")
     stats = rt.statistics(timeout=QUICK)
-    took["statistics"] = time.monotonic() - began - sum(took.values())
+    lap("statistics")
     assert stats.unanswered == () and stats.down == ()
-    return took
+    return {step: at - before for (_, before), (step, at) in itertools.pairwise(marks)}
 
 
 # -- the pure rule ------------------------------------------------------------------

@@ -17,20 +17,20 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
 from typing import Any, cast
 
-from .calls import Calls, current_host, is_async_handler
+from .calls import Calls, current_host
 from .dispatch import CallTimes, Dispatch
 from .handling import EXPIRED, Handling, expired_huh
 from .huh import is_huh, make_huh
 from .latency import LATENCY_BOUNDS, Latency
-from .logs import log_event, logger
+from .logs import log_event
 from .messages import (
     Address,
     BufferItem,
     CallsFinished,
     Delivery,
+    ItemAnswers,
     ListenerSpec,
     PidsReply,
     PidsRequest,
@@ -39,40 +39,23 @@ from .messages import (
     StatsRequest,
     Work,
     WorkDone,
-    WorkerInit,
     WorkerReady,
 )
 from .placement import meets_requirements
-from .processes import kill
 from .rate import MARGIN, SlidingWindow
 from .routing import forward, may_send, refusal_text
-from .shell import Shell
-from .worker import WorkerActor
+from .workers import WorkerRecord, WorkerSupervisor
 
 __all__ = ["ListenerActor", "LATENCY_BOUNDS"]  # the bounds: see actors.latency
 
 STATS_GRACE = 0.05
 """Seconds a ``StatsRequest`` may wait for the notices of jobs out at workers (see ``report``)."""
 
-TIMEOUT_GRACE = 1.0
-"""Seconds past its ``timeout`` an async call may take before its worker counts as stuck.
-
-The worker itself cancels an async call at the timeout and answers it; a call
-still held after this grace means a blocking call froze the worker's loop.
-"""
+ANSWERS = ("respond", "huh", EXPIRED)
+"""Kinds of outcome answered back along the call path (a forward goes on; ``none`` ends)."""
 
 
-@dataclass(slots=True)
-class _Worker:
-    """One worker actor: its address, its process, whether it was killed (awaiting its replacement)."""
-
-    address: Address
-    pid: int = 0
-    killed: bool = False
-
-
-
-class ListenerActor(Shell):
+class ListenerActor(WorkerSupervisor):
     """Supervisor of one listener's workers; its address is the listener's address.
 
     Placement: created with ``targetActorRequirements`` (a listener's
@@ -88,7 +71,7 @@ class ListenerActor(Shell):
         super().__init__(*args, **kwargs)
         self.spec: ListenerSpec | None = None
         self.calls: Calls | None = None  # in process: the listener runs the calls itself
-        self.workers: list[_Worker] = []
+        self.workers: list[WorkerRecord] = []
         self.dispatch = Dispatch(1, 1)  # replaced by the spec's shape at start
         self.jobs: dict[int, tuple[Delivery, float]] = {}  # job -> (delivery, handed-out time)
         self.next_job = 0
@@ -113,7 +96,7 @@ class ListenerActor(Shell):
         elif isinstance(message, BufferItem):
             self.accept(message.as_delivery(self.spec.name, sender))
         elif isinstance(message, WorkDone):
-            self.finish(self._slot_of(sender), message)
+            self.finish(self.slot_of(sender), message)
         elif isinstance(message, CallsFinished) and self.calls is not None:
             settled = [self.settle(0, done) for done in self.calls.finished()]
             if any(settled):
@@ -135,6 +118,42 @@ class ListenerActor(Shell):
             named = ((self.spec.name, os.getpid()),
                      *((f"{self.spec.name}/worker/{slot}", pid) for slot, pid in workers))
             self.answer(message, sender, PidsReply(named, os.getsid(0), message.token))
+
+    def receive_all(self, messages: tuple[Any, ...], sender: Address) -> None:
+        if len(messages) > 1 and self.runs_at_once and all(
+                type(m) is BufferItem for m in messages):
+            self.answer_items(cast(tuple[BufferItem, ...], messages), sender)
+        else:
+            super().receive_all(messages, sender)
+
+    @property
+    def runs_at_once(self) -> bool:
+        """Whether each call finishes as it starts: in process, a plain handler, one call at a
+        time, no rate. None waits here then, and nothing needs a job table."""
+        calls = self.calls
+        return calls is not None and calls.inline and self.dispatch.limit is None
+
+    def answer_items(self, items: tuple[BufferItem, ...], run: Address) -> None:
+        """Run a run's batch of items now, in order, and answer them all in one ``ItemAnswers``:
+        what ``accept`` and ``route`` do for each, with one message back instead of one per item."""
+        assert self.spec is not None and self.calls is not None
+        name, start = self.spec.name, self.calls.start
+        passes_huh = "huh" not in self.spec.payload_tags
+        answers = []
+        for item in items:
+            if passes_huh and is_huh(item.payload):  # an error on its way back (see ``accept``)
+                answers.append((item.index, item.payload))
+                continue
+            delivery = item.as_delivery(name, run)
+            self.next_job += 1
+            done = cast(WorkDone, start(Work(self.next_job, delivery)))
+            if done.kind in ANSWERS and not done.replied:
+                self.count(done)
+                answers.append((item.index, done.payload))
+            else:
+                self.route(delivery, done)
+        if answers:
+            self.send(run, ItemAnswers(name, tuple(answers)))
 
     def report(self) -> None:
         """Answer the counts asked. A worker's answer reaches its caller before its notice
@@ -164,7 +183,7 @@ class ListenerActor(Shell):
                 host.adopt(self.calls)
             self.dispatch = Dispatch(1, spec.concurrency)
         else:
-            self.workers = [_Worker(self.spawn(slot)) for slot in range(spec.workers)]
+            self.workers = [WorkerRecord(self.spawn(slot)) for slot in range(spec.workers)]
             self.dispatch = Dispatch(spec.workers, spec.concurrency)
         # A margin on the second: a call starts a moment after it is counted (at its hand-out
         # across processes, in process just before it runs), and the API counts on its clock.
@@ -176,12 +195,6 @@ class ListenerActor(Shell):
         for message, sender in early:
             self.on_message(message, sender)
 
-    def spawn(self, slot: int) -> Address:
-        assert self.spec is not None
-        address = self.createActor(WorkerActor)
-        self.send(address, WorkerInit(self.spec, slot))
-        return address
-
     def accept(self, delivery: Delivery) -> None:
         """Run a delivery now (a plain call in process) or queue it; pass a ``<huh>`` reply up."""
         assert self.spec is not None
@@ -190,7 +203,8 @@ class ListenerActor(Shell):
             self.reply(delivery, delivery.payload, self.spec.name)
             return
         self.next_job += 1
-        if self.calls is not None and self.calls.inline and self.dispatch.limit is None:
+        if self.runs_at_once:
+            assert self.calls is not None
             done = self.calls.start(Work(self.next_job, delivery))  # answered now: none waits
             self.route(delivery, cast(WorkDone, done))
             return
@@ -233,9 +247,6 @@ class ListenerActor(Shell):
             late = expired_huh(delivery.target, time.time() - delivery.deadline)
             self.route(delivery, WorkDone(job, EXPIRED, late))
 
-    def _slot_of(self, worker: Address) -> int:
-        return next((i for i, w in enumerate(self.workers) if w.address == worker), -1)
-
     def finish(self, slot: int, done: WorkDone) -> None:
         """Route a call's outcome and refill its place; a late one (its job already failed) is dropped."""
         if self.settle(slot, done):
@@ -266,15 +277,19 @@ class ListenerActor(Shell):
         """Send a handler's outcome on: back along the path, or forward; ``none`` ends it.
         An expired job (not started: its caller's deadline had passed) is answered, not handled."""
         assert self.spec is not None
+        self.count(done)
+        if done.kind in ANSWERS and not done.replied:
+            self.reply(delivery, done.payload, self.spec.name)
+        elif done.kind == "forward":
+            self.send_forward(delivery, done)
+
+    def count(self, done: WorkDone) -> None:
+        """Count an outcome as it is routed: handled (or expired), failed, its latency."""
         self.counters[EXPIRED if done.kind == EXPIRED else "handled"] += 1
         if done.seconds:
             self.latency.observe(done.seconds)
         if done.kind in ("huh", EXPIRED):
             self.counters["failed"] += 1
-        if done.kind in ("respond", "huh", EXPIRED) and not done.replied:
-            self.reply(delivery, done.payload, self.spec.name)
-        elif done.kind == "forward":
-            self.send_forward(delivery, done)
 
     def fail(self, job: int, text: str, reason: str | None = None) -> None:
         """Answer a job that ended without its handler's answer (it is not run again)."""
@@ -282,19 +297,6 @@ class ListenerActor(Shell):
         delivery, _ = self.jobs.pop(job)
         self.counters["failed"] += 1
         self.reply(delivery, make_huh(text, reason=reason), self.spec.name)
-
-    # A listener's ``timeout`` bounds each handler call. An async call is
-    # cancelled and answered by whoever runs it; a call that cannot be
-    # stopped (a blocking one, on the multiprocess bases) gets its worker
-    # killed and replaced, and its caller told. One timer at a time
-    # (Thespian timers cannot be cancelled).
-
-    def watch(self) -> None:
-        """Make sure a timer will look at the running jobs, if the listener has a timeout."""
-        assert self.spec is not None
-        if self.spec.timeout > 0 and not self.watching:
-            self.watching = True
-            self.set_timer(min(self.spec.timeout, 1.0), "watch")
 
     def wait_for_rate(self) -> None:
         """Jobs held back by the rate limit: look again when its window frees."""
@@ -311,40 +313,8 @@ class ListenerActor(Shell):
             self.rate_timer = False
             self.hand_out(self.dispatch.assign())
             return
-        if payload != "watch" or self.spec is None:
-            return
-        self.watching = False
-        limit = self.spec.timeout + (TIMEOUT_GRACE if is_async_handler(self.spec.handler) else 0)
-        now = time.monotonic()
-        for slot in range(self.dispatch.slots):
-            overdue = [j for j in self.dispatch.held(slot) if now - self.jobs[j][1] >= limit]
-            if overdue:
-                self.stop_stuck(slot, overdue)
-        if self.dispatch.in_flight:
-            self.watch()
-
-    def stop_stuck(self, slot: int, overdue: list[int]) -> None:
-        """Answer the overdue jobs of ``slot``; a worker process is killed with all it holds."""
-        assert self.spec is not None
-        text = f"Handler {self.spec.name} did not answer within {self.spec.timeout:g} s"
-        for job in overdue:
-            self.dispatch.done(slot, job)
-            self.fail(job, text)
-        worker = self.workers[slot] if self.calls is None else None
-        if worker is not None and worker.pid and not worker.killed:
-            worker.killed = True
-            kill([worker.pid])  # its exit brings a replacement (on_child_exited)
-            self.fail_lost(slot)
-        self.hand_out(self.dispatch.assign())
-
-    def fail_lost(self, slot: int) -> None:
-        """Fail every job ``slot``'s worker held: it is dead or being killed; it takes no more
-        (and this actor's exit does not wait for it: ``forget_child``)."""
-        assert self.spec is not None
-        self.forget_child(self.workers[slot].address)
-        text = f"Listener {self.spec.name}: its worker exited while handling this message"
-        for job in self.dispatch.lost(slot):
-            self.fail(job, text, reason="exited")
+        if payload == "watch" and self.spec is not None:
+            self.look_at_running()
 
     def send_forward(self, delivery: Delivery, done: WorkDone) -> None:
         assert self.spec is not None
@@ -374,20 +344,7 @@ class ListenerActor(Shell):
         self.counters["failed"] += 1
         self.reply_huh(caller, f"Unknown listener: {answer.name}", self.spec.name)
 
-    def on_child_exited(self, child: Address) -> None:
-        """Fail every job a dead worker held, then replace it (unless we are exiting)."""
-        slot = self._slot_of(child)
-        if self.spec is None or self.exiting or slot < 0:
-            return
-        self.counters["replaced"] += 1
-        logger().warning("listener %s: worker %d exited holding %d jobs; replacing it",
-                         self.spec.name, slot, len(self.dispatch.held(slot)))
-        self.fail_lost(slot)
-        self.workers[slot] = _Worker(self.spawn(slot))
-        self.hand_out(self.dispatch.restored(slot))
-
     def on_exit(self) -> None:
-        # Thespian tells children to exit; make sure a hung worker does not linger.
-        kill(w.pid for slot, w in enumerate(self.workers) if w.pid and self.dispatch.held(slot))
+        self.kill_busy()  # Thespian tells children to exit; a hung worker would linger
         if self.calls is not None:
             self.calls.close()

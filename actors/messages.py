@@ -25,7 +25,7 @@ from .parsed import Payload
 from .records import lean
 
 __all__ = [
-    "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "Work", "WorkDone",
+    "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "ItemAnswers", "Work", "WorkDone",
     "WorkerInit", "WorkerReady", "CallsFinished", "ListenerInfo", "ListenerSpec", "Register",
     "Registered", "Resolve", "Resolved", "StatsRequest", "StatsReply", "PidsRequest",
     "PidsReply",
@@ -140,6 +140,23 @@ class BufferItem:
             deadline=self.deadline,
             attempt=self.attempt,
         )
+
+
+@lean
+@dataclass(frozen=True, slots=True, repr=False)
+class ItemAnswers:
+    """A listener's answers to a batch of one Buffer run's items, in one message.
+
+    In process a listener whose calls finish as they start (``ListenerActor.answer_items``)
+    answers a run's batch of ``BufferItem`` in one go: ``answers`` holds one
+    ``(index, payload)`` pair per item, each what a ``respond`` to it would have carried.
+    """
+
+    sender: str
+    answers: tuple[tuple[int, Payload], ...]
+
+    def __repr__(self) -> str:
+        return f"ItemAnswers({self.sender}, {len(self.answers)})"
 
 
 # -- a listener and its workers ---------------------------------------------------

@@ -151,8 +151,7 @@ class Shell(Actor):  # type: ignore[misc]
     def _handle_messages(self, message: Any, sender: Address) -> None:
         messages = message.messages if isinstance(message, Batch) else (message,)
         if not self.batched_kinds:
-            for inner in messages:
-                self._receive_one(inner, sender)
+            self.receive_all(messages, sender)
             self._after()
             return
         # Everything sent while handling this message leaves after it, as Thespian
@@ -160,8 +159,7 @@ class Shell(Actor):  # type: ignore[misc]
         # worker several jobs, and one send each would settle into one job per send.
         self._outbox = []
         try:
-            for inner in messages:
-                self._receive_one(inner, sender)
+            self.receive_all(messages, sender)
             self._after()
         finally:
             outbox, self._outbox = self._outbox, None
@@ -251,6 +249,12 @@ class Shell(Actor):  # type: ignore[misc]
         except Exception:
             log = logger()
             log.exception("%s failed on %s", type(self).__name__, type(message).__name__)
+
+    def receive_all(self, messages: tuple[Any, ...], sender: Address) -> None:
+        """Handle the messages of one send, in order. A subclass may take a run of them in
+        one go (a listener, a run's batch of items); what it does not take goes here."""
+        for inner in messages:
+            self._receive_one(inner, sender)
 
     # Hooks for subclasses.
     def on_message(self, message: Any, sender: Address) -> None:

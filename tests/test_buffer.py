@@ -193,3 +193,29 @@ def test_progress_of_a_nested_buffer_is_not_its_answer(factory: RuntimeFactory) 
     for result in parse_results(done.results):
         assert result is not None
         assert BufferComplete.from_xml(result.payload).successful == 30
+
+
+def test_one_batch_of_mixed_items_gets_each_its_own_answer_and_counts(
+    factory: RuntimeFactory,
+) -> None:
+    # In process the run's items reach "front" in one send, and a plain handler runs them
+    # in one loop: an answer, a forward (its answer comes back later), a refused payload,
+    # a <huh> passed back as it is and a payload failing its schema are each told apart.
+    rt = factory.started()
+    rt.register("front", L.front, (L.Add, L.Sum))
+    rt.register("calculator.add", L.add, L.Add)
+    items = ["<Sum><Value>1</Value></Sum>", "<Add><A>1</A><B>2</B></Add>", "<Echo/>",
+             "<huh>from elsewhere</huh>", "<Sum><Value>x</Value></Sum>",
+             "<Sum><Value>4</Value></Sum>"]
+    before = rt.statistics().handled
+    done = rt.ask("system.buffer", BufferStart(target="front", items=items, timeout=30),
+                  timeout=60)
+    assert (done.total, done.successful, done.failed, done.missing) == (6, 3, 3, 0)
+    results = parse_results(done.results.encode())
+    assert [L.Sum.from_xml(results[i].payload).value for i in (0, 1, 5)] == [10, 30, 40]
+    assert b"expects &lt;Add&gt; or &lt;Sum&gt; but got &lt;Echo&gt;" in results[2].payload
+    assert results[3].payload == b"<huh>from elsewhere</huh>"
+    assert b"&lt;Sum&gt; failed its schema" in results[4].payload
+    # Calls that ran: five of front's (the forwarded one twice, a passed <huh> not at all),
+    # one of calculator.add's; the refused payloads count as handled (answered <huh>).
+    wait_for_statistics(rt, lambda s: s.handled - before == 7)

@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.processes",  # /proc and signals only: the owner watchdog uses it in its actor
     }),
     ("actors", {
-        "actors.links", "actors._repairs", "actors.shell",  "actors.worker", "actors.listener", "actors.primitives.service",
+        "actors.links", "actors._repairs", "actors.shell",  "actors.worker", "actors.workers", "actors.listener", "actors.primitives.service",
         "actors.primitives.run_actor", "actors.primitives.buffer_actor",
         "actors.primitives.sequence_actor", "actors.primitives.run_pool", "actors.services",
         "actors.primitives.resolving",

@@ -174,12 +174,12 @@ class BufferRunActor(RunActor):
         self.run = replace(self.run, target=address)
         self.pump()
 
-    def on_reply(self, reply: Delivery) -> None:
+    def on_reply(self, token: int, payload: Payload) -> None:
         assert self.core is not None
-        if is_expired(reply.payload) and self.attempt_ends.get(reply.token, 0.0) > time.time():
+        if is_expired(payload) and self.attempt_ends.get(token, 0.0) > time.time():
             return  # an earlier attempt's: the one now out has not reached its deadline
-        success, reason = reply_outcome(reply.payload)
-        self.core.record(reply.token, success, reply.payload, reason)
+        success, reason = reply_outcome(payload)
+        self.core.record(token, success, payload, reason)
         self.report_progress()
         self.refill = True
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..huh import is_progress
 from ..logs import log_event
-from ..messages import Address, Delivery
+from ..messages import Address, Delivery, ItemAnswers
 from ..parsed import Payload
 from ..run_messages import Expire, Rehearse, Rehearsed, RunFinished, RunOrigin, RunPid, RunStart
 from ..shell import Shell
@@ -60,7 +60,13 @@ class RunActor(Shell):
             # Only answers to what this run sent carry an int token; progress
             # of a nested Buffer precedes its answer and is not one.
             if isinstance(message.token, int) and not is_progress(message.payload):
-                self.on_reply(message)
+                self.on_reply(message.token, message.payload)
+        elif type(message) is ItemAnswers:  # a batch of items' answers, from one listener
+            for index, payload in message.answers:
+                if self.core is None:
+                    break
+                if not is_progress(payload):
+                    self.on_reply(index, payload)
         elif isinstance(message, self.start_class):
             self.service = message.service or sender
             if not self.rehearsed:
@@ -109,8 +115,8 @@ class RunActor(Shell):
         """Set up the core from the start message and send the first work."""
         raise NotImplementedError
 
-    def on_reply(self, reply: Delivery) -> None:
-        """Record one answer (its token is the item index or step index)."""
+    def on_reply(self, token: int, payload: Payload) -> None:
+        """Record the answer to what this run sent with ``token`` (an item's index, a step's)."""
         raise NotImplementedError
 
     def terminal(self, outcome: Any) -> Payload:

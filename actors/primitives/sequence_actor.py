@@ -79,16 +79,15 @@ class SequenceRunActor(RunActor):
             self.core.fail(self.core.index, f"Listener {name} died while handling this step")
             self.finish()
 
-    def on_reply(self, reply: Delivery) -> None:
+    def on_reply(self, token: int, payload: Payload) -> None:
         assert self.core is not None
-        index = reply.token
-        success, _reason = reply_outcome(reply.payload)
+        success, _reason = reply_outcome(payload)
         if success:
-            moved = self.core.advance(index, reply.payload)
+            moved = self.core.advance(token, payload)
             if moved and not self.core.finished:
-                self.send_step(self.core.index, reply.payload)
+                self.send_step(self.core.index, payload)
         else:
-            self.core.fail(index, error_text(reply.payload))
+            self.core.fail(token, error_text(payload))
         if self.core.finished:
             self.finish()
 

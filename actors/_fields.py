@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
-import re
 import threading
 import types
 from collections.abc import Callable
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Union, cast, get_args, get_origin, get_type_hints
 
 from lxml import etree
 
+from ._scalars import BOOLS, FlatCodec, FlatField, read_float, read_int, write_float
 from .errors import PayloadError
 from .parsed import Parsed
 from .parsing import ParseLimits, invalid_char_at, parse, to_text
@@ -29,10 +28,6 @@ _WS = " \t\r\n"
 # Our own Xml field values are embedded after a parse with the size caps lifted; libxml2
 # (huge_tree=False) still bounds depth at 256 and text nodes at 10 MB.
 _EMBED_LIMITS = ParseLimits(max_bytes=1 << 31, max_depth=250, max_elements=1 << 31)
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DOUBLE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
-_SPECIAL_FLOATS = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
-_BOOLS = {"true": True, "1": True, "false": False, "0": False}
 
 
 class Xml(str):
@@ -90,28 +85,6 @@ def _check_type(value: Any, expected: type | tuple[type, ...], where: str) -> No
     if not isinstance(value, expected) or isinstance(value, bool) is not (expected is bool):
         names = [t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,))]
         raise PayloadError(f"{where} must be {' or '.join(names)}, got {value!r}")
-
-
-def _read_int(text: str) -> int:
-    if text.isdigit() and text.isascii():  # the usual case, without the regex: 0.31 -> 0.12 us
-        return int(text)
-    if not _INTEGER.fullmatch(text.strip(_WS)):
-        raise ValueError(text)
-    return int(text)
-
-
-def _write_float(value: float) -> str:
-    number = float(value)
-    if math.isnan(number):
-        return "NaN"
-    return ("INF" if number > 0 else "-INF") if math.isinf(number) else repr(number)
-
-
-def _read_float(text: str) -> float:
-    text = text.strip(_WS)
-    if _DOUBLE.fullmatch(text):
-        return float(text)
-    return _SPECIAL_FLOATS[text.lower()]  # KeyError: not a number
 
 
 class _Scalar(Kind):
@@ -260,10 +233,10 @@ def _at(el: etree._Element) -> str:
 
 _SCALARS: dict[Any, Kind] = {
     str: _Scalar("Str", "xs:string", str, str, str, "text"),
-    int: _Scalar("Int", "xs:integer", int, str, _read_int, "an integer"),
-    float: _Scalar("Float", "xs:double", (float, int), _write_float, _read_float, "a number"),
+    int: _Scalar("Int", "xs:integer", int, str, read_int, "an integer"),
+    float: _Scalar("Float", "xs:double", (float, int), write_float, read_float, "a number"),
     bool: _Scalar("Bool", "xs:boolean", bool, lambda v: "true" if v else "false",
-                  lambda t: _BOOLS[t.strip(_WS)], "a boolean (true, false, 1, 0)"),
+                  lambda t: BOOLS[t.strip(_WS)], "a boolean (true, false, 1, 0)"),
     Xml: XmlKind(),
 }
 
@@ -284,6 +257,7 @@ class Spec:
     fields: tuple[Field, ...]
     by_tag: dict[str, Field]
     undefaulted: tuple[Field, ...] = ()  # the fields decode must see or set to None
+    flat: FlatCodec | None = None  # every field a scalar: the fast path (``_scalars``)
     local: threading.local = dataclasses.field(default_factory=threading.local, compare=False, repr=False)
 
 
@@ -311,7 +285,16 @@ def resolve(cls: type[Any]) -> Spec:
     by_tag = {f.tag: f for f in fields}
     if len(by_tag) != len(fields):
         raise TypeError(f"{cls.__name__}: two fields share one element name {[f.tag for f in fields]}")
-    return Spec(cls.__xml_tag__, fields, by_tag, tuple(f for f in fields if not f.has_default))
+    flat = None
+    if all(isinstance(f.kind, _Scalar) for f in fields):
+        flat = FlatCodec(cls.__xml_tag__, tuple(_flat_field(f) for f in fields))
+    return Spec(cls.__xml_tag__, fields, by_tag, tuple(f for f in fields if not f.has_default), flat)
+
+
+def _flat_field(f: Field) -> FlatField:
+    kind = cast(_Scalar, f.kind)
+    types = frozenset(kind.types if isinstance(kind.types, tuple) else (kind.types,))
+    return FlatField(f.name, f.tag, types, kind.write, kind.read, f.optional, f.has_default)
 
 
 def _field(cls: type[Any], f: dataclasses.Field[Any], hint: Any) -> Field:
@@ -348,6 +331,9 @@ def _kind_for(hint: Any, where: str) -> Kind:
 
 def encode(obj: Any) -> etree._Element:
     spec = spec_of(type(obj))
+    fast = spec.flat.encode(obj) if spec.flat is not None else None
+    if fast is not None:
+        return fast
     root = _empty_element(spec)
     for f, el in zip(spec.fields, list(root), strict=True):  # a list: absent fields are removed
         value = getattr(obj, f.name)
@@ -374,6 +360,17 @@ def _empty_element(spec: Spec) -> etree._Element:
 
 def decode(cls: type[Any], el: etree._Element) -> Any:
     spec = spec_of(cls)
+    values = spec.flat.values(el) if spec.flat is not None else None
+    if values is None:
+        values = _values(spec, el)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(f"<{spec.tag}> could not be built: {type(exc).__name__}: {exc}") from None
+
+
+def _values(spec: Spec, el: etree._Element) -> dict[str, Any]:
+    """The field values ``el`` holds, by attribute name; ``PayloadError`` says what is wrong."""
     if el.tag != spec.tag:
         raise PayloadError(f"expects <{spec.tag}> but got <{el.tag}>{_at(el)}")
     if el.attrib:
@@ -392,9 +389,6 @@ def decode(cls: type[Any], el: etree._Element) -> Any:
             if not f.optional:
                 raise PayloadError(f"<{spec.tag}> lacks its required field <{f.tag}>{_at(el)}")
             values[f.name] = None
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as exc:
-        raise PayloadError(f"<{spec.tag}> could not be built: {type(exc).__name__}: {exc}") from None
+    return values
 
 

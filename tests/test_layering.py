@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("wire, XML and pure cores", {
         "actors.errors", "actors.limits", "actors.shape", "actors.parsing", "actors.parsed", "actors.records",
         "actors._framestack",
-        "actors._fields", "actors._xsd",
+        "actors._scalars", "actors._fields", "actors._xsd",
         "actors.codec",
         "actors.envelope", "actors.messages", "actors.run_messages", "actors.placement", "actors.huh", "actors.routing",
         "actors.handler", "actors.handling", "actors.dispatch", "actors.calls", "actors.specs",

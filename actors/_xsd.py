@@ -12,7 +12,7 @@ from lxml import etree
 
 from ._fields import Kind, ListKind, NestedKind, XmlKind, spec_of
 
-__all__ = ["XS", "build_xsd"]
+__all__ = ["XS", "build_xsd", "build_holder_xsd"]
 
 XS = "http://www.w3.org/2001/XMLSchema"
 
@@ -36,6 +36,17 @@ def build_xsd(cls: type[Any]) -> etree._Element:
             raise TypeError(f"schema of {cls.__name__}: two different classes named {known.__name__}")
         seen[current.__xml_tag__] = current
         pending.extend(_complex_type(schema, current))
+    return schema
+
+
+def build_holder_xsd(cls: type[Any], holder: str) -> etree._Element:
+    """The schema of a ``holder`` element whose children are any number of ``cls`` payloads
+    (a Buffer's items, checked in one validation; whitespace and comments between them)."""
+    schema = build_xsd(cls)
+    element = etree.SubElement(schema, _xs("element"), name=holder)
+    sequence = etree.SubElement(etree.SubElement(element, _xs("complexType")), _xs("sequence"))
+    etree.SubElement(sequence, _xs("element"), ref=cls.__xml_tag__, minOccurs="0",
+                     maxOccurs="unbounded")
     return schema
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from .codec import validate
+from .codec import children_valid, validate
 from .dispatch import deadline_passed
 from .errors import PayloadError
 from .handler import HandlerMetadata, HandlerResponse
@@ -38,6 +38,11 @@ def expired_huh(listener: str, late: float) -> bytes:
         f" {late:.3f} s before the call could start",
         reason=EXPIRED,
     )
+
+
+HOLDERS_KEPT = 4
+"""Buffer runs whose items' verdict a listener keeps (their items' documents stay alive
+until as many later runs have come): a few runs may interleave their batches."""
 
 
 @lean
@@ -64,6 +69,7 @@ class Handling:
         }
         self.limits = spec.limits
         self.clock = clock
+        self.holders: dict[etree._Element, bool] = {}  # a run's items element -> all valid?
 
     def expired(self, work: Work) -> WorkDone | None:
         """The ``"expired"`` answer when ``work``'s caller's deadline has passed, else None.
@@ -102,12 +108,27 @@ class Handling:
                 f" (line {element.sourceline})",
             )
         try:
-            validate(cls, element)
+            self.check(cls, element)
             payload = cls.from_xml(element)
         except PayloadError as exc:
             return self.huh(work, f"listener {name!r} {exc}")
         return Call(work, payload, HandlerMetadata(delivery.thread_id, delivery.sender, name,
                                                       delivery.attempt))
+
+    def check(self, cls: type[Any], element: etree._Element) -> None:
+        """Validate ``element`` against ``cls``'s schema (``PayloadError`` if it fails). A
+        Buffer's item, split from its run's items element, is judged with all of them at
+        once, the first time one arrives; alone only when one of them fails."""
+        holder = element.getparent()
+        if holder is not None and len(self.classes) == 1:
+            verdict = self.holders.get(holder)
+            if verdict is None:
+                verdict = self.holders[holder] = children_valid(cls, holder)
+                if len(self.holders) > HOLDERS_KEPT:
+                    del self.holders[next(iter(self.holders))]
+            if verdict:
+                return
+        validate(cls, element)
 
     def outcome(self, work: Work, result: Any, seconds: float = 0.0) -> WorkDone:
         """The answer for what the handler returned (``None``: the thread ends here) in a call

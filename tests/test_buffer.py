@@ -219,3 +219,25 @@ def test_one_batch_of_mixed_items_gets_each_its_own_answer_and_counts(
     # Calls that ran: five of front's (the forwarded one twice, a passed <huh> not at all),
     # one of calculator.add's; the refused payloads count as handled (answered <huh>).
     wait_for_statistics(rt, lambda s: s.handled - before == 7)
+
+
+def test_an_item_failing_its_schema_fails_alone_with_its_own_error(factory: RuntimeFactory) -> None:
+    # In process a run's items are validated together, once; when one fails, each is
+    # validated alone so that exactly that one is refused, in its own words. Each run is
+    # judged on its own items: a valid run after one that failed (and before) is valid.
+    rt = factory.started()
+    rt.register("calculator.add", L.add, L.Add)
+    good = [f"<Add><A>{i}</A><B>1</B></Add>" for i in range(5)]
+    bad_value = [*good[:3], "<Add><A>3</A><B>one</B></Add>", good[4]]
+    bad_field = [good[0], "<Add><A>1</A><C/></Add>", *good[2:]]
+    runs = [(good, None, ""), (bad_value, 3, "'one' is not a valid value of the atomic type"),
+            (good, None, ""), (bad_field, 1, "Element 'C': This element is not expected")]
+    for items, bad, words in runs:
+        done = rt.ask("system.buffer", BufferStart(target="calculator.add", items=items,
+                                                   timeout=30), timeout=60)
+        results = parse_results(done.results.encode())
+        assert (done.successful, done.failed) == ((5, 0) if bad is None else (4, 1))
+        ok = [i for i in range(5) if i != bad]
+        assert [L.Sum.from_xml(results[i].payload).value for i in ok] == [i + 1 for i in ok]
+        if bad is not None:
+            assert words.encode() in results[bad].payload

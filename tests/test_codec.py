@@ -17,6 +17,7 @@ from lxml import etree
 from actors.codec import (
     Xml,
     XmlPayload,
+    children_valid,
     is_xmlify,
     pascal_case,
     payload_class_for,
@@ -332,6 +333,23 @@ def test_the_schema_refuses_a_wrong_root_tag_with_a_clear_message() -> None:
         "expects <Add> but got <Sum> (line 1): "
         "Element 'Sum': No matching global declaration available for the validation root."
     )
+
+
+@pytest.mark.parametrize(("holder", "valid"), [
+    ("<Items>\n<Add><A>1</A><B>2</B></Add>\n<!-- c --><Add/>\n</Items>", True),
+    ("<Items></Items>", True),
+    ("<Items><Add><A>1</A></Add><Add><A>x</A></Add></Items>", False),  # one bad value
+    ("<Items><Add/><Sum><Value>1</Value></Sum></Items>", False),  # another class
+    ("<Items><Add/>loose</Items>", False),  # text between items
+    ("<Add><Add/></Add>", False),  # a holder named as the class cannot share its schema
+    ("<x:Items xmlns:x='urn:x'><Add/></x:Items>", False),  # a namespaced holder: not judged
+])
+def test_a_holder_of_items_is_valid_when_each_of_them_is(holder: str, valid: bool) -> None:
+    element = parse(holder)
+    assert children_valid(Add, element) is valid
+    if valid:  # agreeing with each item's own validation
+        for item in element.iterchildren("Add"):
+            validate(Add, item)
 
 
 def test_a_nested_class_is_not_a_valid_root_of_the_outer_schema() -> None:

@@ -77,7 +77,7 @@ FIELDS = ("s", "i", "maybe", "f", "b", "o")
 @st.composite
 def probes(draw: st.DrawFn, texts: st.SearchStrategy[str] | None = None) -> FlatProbe:
     """A probe of right values (any text, number, None where optional)."""
-    texts = texts or st.text(max_size=8)
+    texts = st.text(max_size=8) if texts is None else texts
     return FlatProbe(
         draw(texts), draw(st.integers()), draw(st.none() | st.integers()),
         draw(st.floats()), draw(st.booleans()), draw(st.none() | texts),

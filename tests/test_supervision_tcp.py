@@ -195,7 +195,6 @@ def test_a_worker_whose_listener_died_mid_call_ends_within_seconds(
     # before its guard thread, the orphan lived until the system ended.
     rt = factory.started(default_timeout=30)
     rt.register("slow", L.work, L.Work)
-    pids = rt.processes()
     log = tmp_path / "calls.log"
     box: list[Any] = []
 
@@ -209,6 +208,7 @@ def test_a_worker_whose_listener_died_mid_call_ends_within_seconds(
     caller = threading.Thread(target=call)
     caller.start()
     assert _until(lambda: log.exists() and log.read_text() == "1\n"), "the call did not start"
+    pids = rt.processes()  # after the call started: its worker is up (register does not wait)
     worker = os.pidfd_open(pids["slow/worker/0"])
     try:
         os.kill(pids["slow"], signal.SIGKILL)

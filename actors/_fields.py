@@ -19,7 +19,7 @@ from lxml import etree
 from ._scalars import BOOLS, FlatCodec, FlatField, read_float, read_int, write_float
 from .errors import PayloadError
 from .parsed import Parsed
-from .parsing import ParseLimits, invalid_char_at, parse, to_text
+from .parsing import ParseLimits, inner_text, invalid_char_at, parse
 
 __all__ = ["Xml", "Kind", "XmlKind", "NestedKind", "ListKind", "Field", "Spec",
            "spec_of", "resolve", "encode", "decode", "is_xmlify", "pascal_case"]
@@ -139,7 +139,7 @@ class XmlKind(Kind):
             return Xml(text)
         if _loose_text(el):
             raise PayloadError(f"{where} mixes text and elements{_at(el)}")
-        return Xml(text + "".join(to_text(c, with_tail=True) for c in el))
+        return Xml(inner_text(el))
 
 
 def _element_of(part: Any, where: str) -> etree._Element:

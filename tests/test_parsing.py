@@ -16,6 +16,7 @@ from actors.parsing import (
     DEFAULT_LIMITS,
     ParseLimits,
     RefusingResolver,
+    inner_text,
     new_parser,
     parse,
     parse_items,
@@ -325,3 +326,33 @@ def test_to_bytes_and_to_text_have_no_declaration_and_no_tail() -> None:
 
 def test_a_utf8_bom_before_the_items_is_ignored() -> None:
     assert [to_bytes(i) for i in parse_items(b"\xef\xbb\xbf<A/>\n<B/>")] == [b"<A/>", b"<B/>"]
+
+
+_TEXTS = st.text(st.sampled_from(" \t\r\n&<>\"'aZ\u00e9\u4e2d"), max_size=6)
+
+
+@st.composite
+def _holders(draw: st.DrawFn) -> etree._Element:
+    """An element with some children: text and tails of any kind, attributes, namespaces."""
+    nsmap = {"p": "urn:p"} if draw(st.booleans()) else None
+    holder = etree.Element(draw(st.sampled_from(["holder", "{urn:p}holder"])) if nsmap
+                           else "holder", nsmap=nsmap)
+    holder.text = draw(_TEXTS) or None
+    if draw(st.booleans()):
+        holder.set("a", draw(_TEXTS))
+    for _ in range(draw(st.integers(0, 4))):
+        tag = draw(st.sampled_from(["x", "y", "{urn:q}z"] + (["{urn:p}w"] if nsmap else [])))
+        child = etree.SubElement(holder, tag)
+        child.text = draw(_TEXTS) or None
+        child.tail = draw(_TEXTS) or None
+        if draw(st.booleans()):
+            etree.SubElement(child, "inner").text = draw(_TEXTS)
+    if draw(st.booleans()):
+        holder.append(etree.Comment("note"))
+    return holder
+
+
+@given(_holders())
+def test_inner_text_is_the_holders_text_then_each_child_written_alone(holder: etree._Element) -> None:
+    one_by_one = (holder.text or "") + "".join(to_text(c, with_tail=True) for c in holder)
+    assert inner_text(holder) == one_by_one

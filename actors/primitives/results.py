@@ -148,28 +148,34 @@ def results_element(
     unless ``positions`` is False: some results of a run, in any order (a
     ``BufferResults`` of a streaming run), each written at its own index.
     """
-    root = etree.Element("results")
-    for position, result in enumerate(results):
-        # Attributes set one by one: passing index= to SubElement costs 0.8 us, a set()
-        # 0.25 us (measured here).
-        item = etree.SubElement(root, "item")
-        item.set("index", str(position if positions or result is None else result.index))
-        if result is None:
-            item.set("success", "false")
-            item.text = MISSING_TEXT
-            continue
-        if positions and result.index != position:
-            raise ValueError(
-                f"result for index {result.index} is at position {position}; "
-                "pass results in index order (BufferRun.ordered_results())"
-            )
-        item.set("success", "true" if result.success else "false")
-        if result.reason:
-            item.set("reason", result.reason)
-        if result.attempts > 1:
-            item.set("attempts", str(result.attempts))
-        _fill_item(item, result)
+    # Every <item> with its attributes is written as text and parsed at once, then each
+    # answer is moved into its own: an attribute set() costs about as much as parsing a
+    # whole <item> (~7,000 instructions against ~5,000 a item, counted here).
+    heads = [_item_head(position, result, positions) for position, result in enumerate(results)]
+    root = parse(f"<results>{''.join(heads)}</results>", OWN_OUTPUT)
+    for item, result in zip(root, results, strict=True):
+        if result is not None:
+            _fill_item(item, result)
     return root
+
+
+def _item_head(position: int, result: ItemResult | None, positions: bool) -> str:
+    """One ``<item>`` without its payload, as text (every value written is a number or a
+    word of ``REASONS``: nothing needs escaping)."""
+    if result is None:
+        return f'<item index="{position}" success="false">{MISSING_TEXT}</item>'
+    if positions and result.index != position:
+        raise ValueError(
+            f"result for index {result.index} is at position {position}; "
+            "pass results in index order (BufferRun.ordered_results())"
+        )
+    index = position if positions else result.index
+    if result.success and result.attempts == 1:  # the usual one
+        return f'<item index="{index}" success="true"/>'
+    success = "true" if result.success else "false"
+    reason = f' reason="{result.reason}"' if result.reason else ""
+    attempts = f' attempts="{result.attempts}"' if result.attempts > 1 else ""
+    return f'<item index="{index}" success="{success}"{reason}{attempts}/>'
 
 
 def _item_result(position: int, item: etree._Element) -> ItemResult | None:

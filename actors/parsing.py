@@ -231,8 +231,8 @@ def to_text(el: etree._Element, with_tail: bool = False) -> str:
 def inner_text(el: etree._Element) -> str:
     """What ``el`` holds, as text: its own text, then each child with its tail (as if each
     were written alone). Written in one pass where that is the same text (no attributes, no
-    namespace in scope, nothing to escape in its own text): a pass per child costs ~1 us, the
-    whole element ~0.04 us a child (measured here, 10,000 small children)."""
+    namespace in scope, nothing to escape in its own text): a write per child cost ~1.3 us
+    a child, one of the whole element ~0.35 us a child (10,000 small children, here)."""
     text = el.text or ""
     if not len(el):
         return text

@@ -150,7 +150,7 @@ def results_element(
     """
     # Every <item> with its attributes is written as text and parsed at once, then each
     # answer is moved into its own: an attribute set() costs about as much as parsing a
-    # whole <item> (~7,000 instructions against ~5,000 a item, counted here).
+    # whole <item> (~7,000 instructions against ~5,000 an item, counted here).
     heads = [_item_head(position, result, positions) for position, result in enumerate(results)]
     root = parse(f"<results>{''.join(heads)}</results>", OWN_OUTPUT)
     for item, result in zip(root, results, strict=True):

@@ -1,19 +1,26 @@
-"""Repairs to Thespian's actor manager, installed in each actor process by ``Shell``.
+"""Repairs to Thespian's multiprocess bases, installed in each actor process by ``Shell``.
 
-Each mends one measured behaviour of the multiprocess bases (see the table in
-``docs/architecture.md``) by wrapping one method of one manager instance; in
-process there is nothing to mend.
+Each mends one measured behaviour (see the table in ``docs/architecture.md``):
+two wrap one method of one actor manager; one wraps two steps of the TCP
+transport's send, once per process, in actor processes and in the process that
+runs a ``Runtime`` alike. In process there is nothing to mend.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from thespian.actors import ChildActorExited
 from thespian.system.addressManager import ActorLocalAddress
 from thespian.system.transport import TransmitIntent
+from thespian.system.transport.TCPTransport import TCPTransport, opsKey
 
-__all__ = ["report_every_death", "wait_for_late_children"]
+__all__ = ["report_every_death", "retry_stale_sockets_at_once", "wait_for_late_children"]
+
+# The wait before a send that failed on a kept connection tries a new one. Not
+# zero: Thespian leaves a zero delay out of its select timeout and sleeps on.
+FRESH_RETRY = timedelta(milliseconds=10)
 
 
 def report_every_death(manager: Any) -> None:
@@ -92,3 +99,40 @@ def wait_for_late_children(manager: Any) -> None:
     manager._pendingActorReady = child_ready
     manager._shutdownActor = shutdown_actor
     manager._handleChildExited = child_exited
+
+
+def retry_stale_sockets_at_once() -> None:
+    """Have a send that failed on a kept connection try a new one at once, not in 35 s.
+
+    Thespian's TCP transport keeps the connection of each send for the next one to
+    the same address. When the peer died in between (a worker killed, its process
+    replaced), the next send goes out on the dead connection, gets no
+    acknowledgement, and waits ``TRANSMIT_RETRY_PERIOD`` (35 s) before it connects
+    anew; a caller's ask waited with it (measured: 35.0 s, every time, after a
+    worker is killed). A new connection finds a live peer or a refusal at once, so
+    a send that failed on a kept one retries after ``FRESH_RETRY``; a send that
+    failed on a new connection keeps Thespian's wait. Installed once per process.
+    """
+    if getattr(TCPTransport, "_xmlactors_fresh_retry", False):
+        return
+    take_socket, send_failed = TCPTransport._next_XMIT_1, TCPTransport._next_XMIT_6
+
+    def first_step(self: Any, intent: Any) -> Any:
+        intent.xmlactors_kept = opsKey(intent.targetAddr) in getattr(self, "_openSockets", ())
+        return take_socket(self, intent)
+
+    def failed_step(self: Any, intent: Any) -> Any:
+        kept = getattr(intent, "xmlactors_kept", False)
+        going_on = send_failed(self, intent)
+        if going_on and kept and intent.stage == self._XMITStepSendConnect:
+            period = intent.transmit_retry_period
+            intent.transmit_retry_period = FRESH_RETRY
+            try:
+                intent.retry()  # sets the retry time anew (one attempt more on Thespian's count)
+            finally:
+                intent.transmit_retry_period = period
+        return going_on
+
+    TCPTransport._next_XMIT_1 = first_step
+    TCPTransport._next_XMIT_6 = failed_step
+    TCPTransport._xmlactors_fresh_retry = True

@@ -27,7 +27,7 @@ from thespian.actors import (
 )
 
 from ._framestack import roomy
-from ._repairs import report_every_death, wait_for_late_children
+from ._repairs import report_every_death, retry_stale_sockets_at_once, wait_for_late_children
 from .huh import make_huh
 from .links import Links
 from .logs import log_event, logger
@@ -119,6 +119,7 @@ class Shell(Actor):  # type: ignore[misc]
                 self._can_watch = hasattr(getattr(manager, "transport", None), "set_watch")
                 report_every_death(manager)
                 wait_for_late_children(manager)
+                retry_stale_sockets_at_once()
                 if self.watches_parent:
                     self._parent_pid = os.getppid()
                     self.wakeupAfter(PARENT_CHECK, _ParentCheck)

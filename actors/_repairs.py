@@ -1,7 +1,8 @@
 """Repairs to Thespian's multiprocess bases, installed in each actor process by ``Shell``.
 
 Each mends one measured behaviour (see the table in ``docs/architecture.md``):
-two wrap one method of one actor manager; one wraps two steps of the TCP
+two wrap one method of one actor manager; one drops a child in place of Thespian's
+own step (``forget_child``, called by ``Shell``); one wraps two steps of the TCP
 transport's send, once per process, in actor processes and in the process that
 runs a ``Runtime`` alike. In process there is nothing to mend.
 """
@@ -16,7 +17,8 @@ from thespian.system.addressManager import ActorLocalAddress
 from thespian.system.transport import TransmitIntent
 from thespian.system.transport.TCPTransport import TCPTransport, opsKey
 
-__all__ = ["report_every_death", "retry_stale_sockets_at_once", "wait_for_late_children"]
+__all__ = ["forget_child", "report_every_death", "retry_stale_sockets_at_once",
+           "wait_for_late_children"]
 
 # The wait before a send that failed on a kept connection tries a new one. Not
 # zero: Thespian leaves a zero delay out of its select timeout and sleeps on.
@@ -51,6 +53,25 @@ def report_every_death(manager: Any) -> None:
                         None, TransmitIntent(manager.transport.myAddress, ChildActorExited(dead)))
 
     manager._childExited = child_exited
+
+
+def forget_child(manager: Any, child: Any) -> None:
+    """Drop ``child`` from Thespian's lists of this actor's children now, its death still to
+    be reported (a worker being killed: its parent's exit must not wait for it).
+
+    Thespian drops it as it does a child reported dead, and so looks at every child
+    process and joins those found dead. A child that died in the instant since it was
+    killed is joined there, and the SIGCHLD that follows finds no dead process to
+    report: its parent never heard of the death, and never replaced it (seen: one
+    timed-out worker in five, a listener left with no worker). Its death is
+    reported here then, the way Thespian reports one.
+    """
+    procs = getattr(manager, "_child_procs", None)
+    mine = [p for p in procs or () if getattr(p, "childRealAddr", p.childAddr) == child]
+    manager._handleChildExited(child)
+    if any(p not in getattr(manager, "_child_procs", ()) for p in mine):  # joined: dead already
+        manager.transport.scheduleTransmit(
+            None, TransmitIntent(manager.transport.myAddress, ChildActorExited(child)))
 
 
 def wait_for_late_children(manager: Any) -> None:

@@ -27,7 +27,12 @@ from thespian.actors import (
 )
 
 from ._framestack import roomy
-from ._repairs import report_every_death, retry_stale_sockets_at_once, wait_for_late_children
+from ._repairs import (
+    forget_child,
+    report_every_death,
+    retry_stale_sockets_at_once,
+    wait_for_late_children,
+)
 from .huh import make_huh
 from .links import Links
 from .logs import log_event, logger
@@ -321,10 +326,11 @@ class Shell(Actor):  # type: ignore[misc]
 
     def forget_child(self, child: Address) -> None:
         """Drop a child from Thespian's list of this actor's children, before its death is
-        reported (one being killed): an actor that exits waits for each child it lists."""
+        reported (one being killed): an actor that exits waits for each child it lists. Its
+        death still comes as ``on_child_exited`` (``_repairs.forget_child``)."""
         manager = getattr(self, "_myRef", None)
         if manager is not None and child in getattr(manager, "childAddresses", ()):
-            manager._handleChildExited(child)
+            forget_child(manager, child)
 
     def dismiss(self, child: Address) -> None:
         """Tell a child actor to exit (its exit comes back as ``on_child_exited``)."""

@@ -3,7 +3,9 @@
 Thespian reports the first of several child processes that die at once and, handling
 that notice, drops the others unreported (``_repairs.report_every_death``): a parent
 that replaces its dead children kept some dead, and its exit, with the runtime's
-shutdown, waited 13 s for them. Plain actors here, under a real runtime's admin."""
+shutdown, waited 13 s for them. A child dropped from its parent's lists as it is
+killed (``Shell.forget_child``) is reported too, however soon it dies
+(``_repairs.forget_child``). Plain actors here, under a real runtime's admin."""
 
 from __future__ import annotations
 
@@ -52,6 +54,40 @@ class Keeper(Shell):
             self.send(self.createActor(Child), "pid")
 
 
+class Forgetter(Shell):
+    """Kills its child, waits for its process to be dead (a zombie), forgets it, and answers
+    "reported" once the death comes as ``on_child_exited`` anyway."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.child: Any = None
+        self.asker: Any = None
+
+    def on_message(self, message: Any, sender: Any) -> None:
+        if message == "start":
+            self.asker, self.child = sender, self.createActor(Child)
+            self.send(self.child, "pid")
+        elif isinstance(message, int):
+            os.kill(message, signal.SIGKILL)
+            deadline = time.monotonic() + 5.0
+            while _state(message) not in ("Z", "") and time.monotonic() < deadline:
+                time.sleep(0.005)  # polling the OS process table, not waiting for an actor
+            self.forget_child(self.child)  # its process found dead: Thespian joins it here
+
+    def on_child_exited(self, child: Any) -> None:
+        if child == self.child:
+            self.send(self.asker, "reported")
+
+
+def _state(pid: int) -> str:
+    """A process's state letter from /proc ("Z": dead, not yet joined); "" once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
 @pytest.fixture
 def xmlactors_base() -> str:
     return "multiprocTCPBase"
@@ -86,3 +122,10 @@ def test_children_killed_together_are_each_reported_and_the_exit_waits_for_none(
     took = time.monotonic() - began
     assert took < 6.0, f"shutdown took {took:.1f} s"  # 13 s when a death went unreported
     assert processes.session_pids(session) == []
+
+
+def test_a_child_forgotten_after_it_died_is_still_reported(factory: RuntimeFactory) -> None:
+    rt = factory.started()
+    assert rt.system is not None
+    forgetter = rt.system.thespian.createActor(Forgetter)
+    assert rt.system.thespian.ask(forgetter, "start", 10) == "reported"  # None: never reported

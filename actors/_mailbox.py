@@ -32,8 +32,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from ._straight import Straight
 from .errors import AskTimeoutError, ComponentDiedError, RuntimeClosedError
-from .messages import Address, Batch
+from .messages import Address, Batch, Route
 from .supervision import Down, Moved
 
 __all__ = ["Mailbox", "Inbox", "ReceiverMailbox", "InProcessMailbox"]
@@ -80,7 +81,7 @@ class Inbox:
         return message
 
 
-class Mailbox:
+class Mailbox(Straight):
     """Send to actors and wait for their token-matched replies, from any thread.
 
     Subclasses say how a message is sent, how replies come in, and where
@@ -91,6 +92,7 @@ class Mailbox:
     reply_address: Address = None
 
     def __init__(self, system: Any) -> None:
+        super().__init__()
         self.system = system
         self.closed = False
         self.dropped = 0  # replies nobody waited for (any more)
@@ -122,6 +124,7 @@ class Mailbox:
             with self._routes_lock:
                 for token in inbox.tokens:
                     self._routes.pop(token, None)
+                    self.workers.settled(token)
                 self._active -= 1
                 self._left.notify_all()
 
@@ -178,6 +181,9 @@ class Mailbox:
         if isinstance(message, (Moved, Down)):
             self.restarted(message)
             return
+        if isinstance(message, Route):
+            self.rerouted(message)
+            return
         with self._routes_lock:
             inbox = self._routes.get(getattr(message, "token", None))
         if inbox is None:
@@ -191,9 +197,14 @@ class Mailbox:
         if self.on_notice is not None:
             self.on_notice(notice)
         with self._routes_lock:
+            followed = self.workers.follows(notice.name)
+            self.workers.forget(notice.name)
             inboxes = {inbox for inbox in self._routes.values() if notice.name in inbox.targets}
         for inbox in inboxes:
             inbox.queue.put(notice)
+        if followed and isinstance(notice, Moved):  # asked by the next call: this thread
+            with self._routes_lock:  # must not wait on a send (every reply waits behind it)
+                self._refollow[notice.name] = notice.address
 
     def close(self, wait: float = LEAVE_WAIT) -> None:
         """Stop taking replies; every thread still waiting gets ``RuntimeClosedError``, and
@@ -233,6 +244,8 @@ class Mailbox:
 
 class ReceiverMailbox(Mailbox):
     """The multiprocess bases: one receiver thread takes every reply (see the module docstring)."""
+
+    to_workers = True
 
     def __init__(self, system: Any) -> None:
         super().__init__(system)

@@ -53,6 +53,11 @@ class Observing:
         counters = {name: dict(reply.counters) if isinstance(reply, StatsReply) else {"unanswered": 1.0}
                     for name, reply in zip(names, replies, strict=True)}
         counters.update((name, {"down": 1.0}) for name in self.down)
+        for name in self.specs:  # what no listener can count: calls sent straight to workers
+            out, lost = self._mailbox().straight_counts(name)
+            if (out or lost) and "handled" in counters.get(name, {}):
+                counters[name]["in_flight"] += out
+                counters[name]["failed"] += lost
         return counters
 
     def pids(self, timeout: float = 10.0) -> set[int]:

@@ -24,18 +24,20 @@ from .dispatch import CallTimes, Dispatch
 from .handling import EXPIRED, Handling, expired_huh
 from .huh import is_huh, make_huh
 from .latency import LATENCY_BOUNDS, Latency
+from .listener_routes import StraightCalls
 from .logs import log_event
 from .messages import (
     Address,
     BufferItem,
     CallsFinished,
     Delivery,
+    Flushed,
     ItemAnswers,
     ListenerSpec,
     PidsReply,
     PidsRequest,
     Resolved,
-    StatsReply,
+    RouteRequest,
     StatsRequest,
     Work,
     WorkDone,
@@ -48,14 +50,11 @@ from .workers import WorkerRecord, WorkerSupervisor
 
 __all__ = ["ListenerActor", "LATENCY_BOUNDS"]  # the bounds: see actors.latency
 
-STATS_GRACE = 0.05
-"""Seconds a ``StatsRequest`` may wait for the notices of jobs out at workers (see ``report``)."""
-
 ANSWERS = ("respond", "huh", EXPIRED)
 """Kinds of outcome answered back along the call path (a forward goes on; ``none`` ends)."""
 
 
-class ListenerActor(WorkerSupervisor):
+class ListenerActor(StraightCalls, WorkerSupervisor):
     """Supervisor of one listener's workers; its address is the listener's address.
 
     Placement: created with ``targetActorRequirements`` (a listener's
@@ -84,7 +83,6 @@ class ListenerActor(WorkerSupervisor):
         self.latency = Latency()  # of the calls that ran (``WorkDone.seconds`` > 0)
         self.watching = False  # a "watch" timer is pending
         self.rate_timer = False  # a "rate" timer is pending (jobs held back by the rate)
-        self.asked: list[tuple[StatsRequest, Address]] = []  # counts asked, not yet answered
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, ListenerSpec):
@@ -103,13 +101,13 @@ class ListenerActor(WorkerSupervisor):
                 self.hand_out(self.dispatch.assign())
         elif isinstance(message, WorkerReady):
             self.workers[message.slot].pid = message.pid
+            self.workers_changed()
+        elif isinstance(message, RouteRequest):
+            self.follow(message, sender)
         elif isinstance(message, StatsRequest):
-            self.asked.append((message, sender))
-            if self.dispatch.in_flight and self.workers:
-                if len(self.asked) == 1:  # or at once when their notices are in
-                    self.set_timer(STATS_GRACE, "report")
-            else:
-                self.report()
+            self.count_for(message, sender)
+        elif isinstance(message, Flushed):
+            self.flushed(message, sender)
         elif isinstance(message, PidsRequest):
             assert self.spec is not None
             workers = ([(slot, w.pid) for slot, w in enumerate(self.workers) if w.pid]
@@ -154,18 +152,6 @@ class ListenerActor(WorkerSupervisor):
                 self.route(delivery, done)
         if answers:
             self.send(run, ItemAnswers(name, tuple(answers)))
-
-    def report(self) -> None:
-        """Answer the counts asked. A worker's answer reaches its caller before its notice
-        reaches us: a request made on an answer waits for the jobs out (``STATS_GRACE``)."""
-        asked, self.asked = self.asked, []
-        for request, sender in asked:
-            self.answer(request, sender, StatsReply(self.counted(), request.token))
-
-    def counted(self) -> tuple[tuple[str, float], ...]:
-        """What a ``StatsRequest`` gets: the totals, the jobs out and waiting now, the latency."""
-        now = (("in_flight", self.dispatch.in_flight), ("waiting", len(self.dispatch.waiting)))
-        return (*self.counters.items(), *now, *self.latency.counters())
 
     def start(self, spec: ListenerSpec) -> None:
         self.spec, self.registry = spec, spec.registry
@@ -249,10 +235,11 @@ class ListenerActor(WorkerSupervisor):
 
     def finish(self, slot: int, done: WorkDone) -> None:
         """Route a call's outcome and refill its place; a late one (its job already failed) is dropped."""
-        if self.settle(slot, done):
+        if done.job_id < 0:
+            self.straight_done(slot, done)
+        elif self.settle(slot, done):
             self.hand_out(self.dispatch.assign())
-        if self.asked and not self.dispatch.in_flight:
-            self.report()
+        self.report_when_counted()
 
     def settle(self, slot: int, done: WorkDone) -> bool:
         """Route a call's outcome; False for a late one (its job already failed)."""
@@ -306,8 +293,8 @@ class ListenerActor(WorkerSupervisor):
             self.set_timer(due - time.time(), "rate")
 
     def on_wakeup(self, payload: Any) -> None:
-        if payload == "report":
-            self.report()
+        if isinstance(payload, tuple) and payload[0] == "report":
+            self.grace_over(payload[1])
             return
         if payload == "rate":
             self.rate_timer = False

@@ -25,10 +25,10 @@ from .parsed import Payload
 from .records import lean
 
 __all__ = [
-    "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "ItemAnswers", "Work", "WorkDone",
-    "WorkerInit", "WorkerReady", "CallsFinished", "ListenerInfo", "ListenerSpec", "Register",
-    "Registered", "Resolve", "Resolved", "StatsRequest", "StatsReply", "PidsRequest",
-    "PidsReply",
+    "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "ItemAnswers", "Work",
+    "WorkDone", "WorkerInit", "WorkerReady", "RouteRequest", "Route", "Flush", "Flushed",
+    "CallsFinished", "ListenerInfo", "ListenerSpec", "Register", "Registered", "Resolve",
+    "Resolved", "StatsRequest", "StatsReply", "PidsRequest", "PidsReply",
 ]
 
 Address = Any
@@ -227,7 +227,9 @@ class WorkDone:
     (a ``<huh>`` error for the caller) or ``"expired"`` (a ``<huh>``: the caller's deadline passed
     first, nothing ran). ``seconds`` is how long the call ran, by the worker's clock (0: not run).
     ``replied``: the worker already sent the answer to the caller itself (``payload`` is then
-    empty); the listener only counts the job done.
+    empty); the listener only counts the job done. A negative ``job_id`` is a call sent to the
+    worker straight from its caller (``Route``): the listener never held it, so a forward
+    carries its ``delivery``.
     """
 
     job_id: int
@@ -236,6 +238,7 @@ class WorkDone:
     to: str = ""
     seconds: float = 0.0
     replied: bool = False
+    delivery: Delivery | None = None
 
     def __repr__(self) -> str:
         return f"WorkDone({self.job_id}, {self.kind})"
@@ -255,6 +258,39 @@ class WorkerReady:
 
     slot: int
     pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRequest:
+    """A runtime asks a listener for the workers it may send calls to straight (``Route``)."""
+
+    reply_to: Address = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A listener's workers that take calls straight from ``RouteRequest``'s sender.
+
+    Sent in answer and again whenever the list changes (a worker ready, a
+    worker dead): a call sent to a worker no longer listed lost its worker.
+    Empty when calls must come through the listener (it holds a rate limit or
+    a timeout, or no worker is ready yet).
+    """
+
+    name: str
+    workers: tuple[Address, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Flush:
+    """A listener asks a worker for ``Flushed``: every notice sent before it has arrived."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """A worker's answer to ``Flush``: how many calls sent to it straight are not done."""
+
+    running: int = 0
 
 
 @dataclass(frozen=True, slots=True)

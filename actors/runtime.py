@@ -256,6 +256,7 @@ class Runtime(Observing, Durable):
         system = self._system()
         requires = self.requirements.get(spec.name)
         self.addresses[spec.name] = system.start_listener(spec, requires, self.placement_wait)
+        system.mailbox.follow(spec.name, self.addresses[spec.name])  # calls straight to workers
 
     # -- talking ----------------------------------------------------------
 
@@ -298,7 +299,7 @@ class Runtime(Observing, Durable):
         )
         with mailbox.expecting([token], [target]) as inbox:
             address = self._address(target)  # now: a restart from here on is heard
-            (mailbox.post if streamed else mailbox.send)(address, delivery)
+            mailbox.send_call(target, address, delivery, token, post=streamed)
 
             def replies(deadline: float) -> Payload | None:
                 reply = inbox.next(deadline)
@@ -344,7 +345,7 @@ class Runtime(Observing, Durable):
         """Send ``payload`` to ``target`` (checked as ``ask`` does); its reply goes nowhere."""
         address = self._address(target)
         delivery = Delivery(target, OUTSIDE, *outside_message(payload, target, self.limits))
-        self._mailbox().send(address, delivery)
+        self._mailbox().send_call(target, address, delivery)
 
     # -- plumbing ---------------------------------------------------------
 

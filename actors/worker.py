@@ -38,7 +38,7 @@ from typing import Any
 
 from .calls import Calls, LoopThread, is_async_handler
 from .handling import EXPIRED, Handling
-from .messages import Address, Delivery, Work, WorkDone, WorkerInit, WorkerReady
+from .messages import Address, Delivery, Flush, Flushed, Work, WorkDone, WorkerInit, WorkerReady
 from .shell import PARENT_CHECK, Shell
 
 __all__ = ["WorkerActor", "SLICE"]
@@ -69,9 +69,13 @@ class WorkerActor(Shell):
         self.inline: collections.deque[Work] = collections.deque()  # jobs for the next slice
         self.slicing = False  # the pipe is poked for the next slice
         self.held: dict[int, Delivery] = {}  # job -> its delivery, while its call runs
+        self.straight = 0  # calls sent here straight from their callers, so far
         self.name = ""
 
     def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, Delivery) and self.calls is not None:
+            self.straight += 1  # a call straight from its caller (worker_routes): a job of its own
+            message = Work(-self.straight, message.with_origin(sender))
         if isinstance(message, Work) and self.calls is not None:
             if self.calls.inline:
                 self.inline.append(message)  # run once the whole batch is in: after_messages
@@ -82,6 +86,8 @@ class WorkerActor(Shell):
                 self.answer_all([done])
         elif isinstance(message, WorkerInit):
             self.begin(message, sender)
+        elif isinstance(message, Flush):  # after every notice sent so far
+            self.send(sender, Flushed(self.straight_tells()))
 
     def after_messages(self) -> None:
         if self.inline and not self.slicing:
@@ -111,17 +117,26 @@ class WorkerActor(Shell):
     def answer_all(self, answers: list[WorkDone]) -> None:
         """Answer each job's caller directly (respond, ``<huh>``), then tell the listener of
         all: the answers go first (a caller who asks for the counters on an answer is
-        answered once these notices are in: the listener's ``STATS_GRACE``)."""
+        answered once these notices are in: ``listener_routes``)."""
         told, replies = [], []
         for done in answers:
             delivery = self.held.pop(done.job_id)
             if done.kind in ("respond", "huh", EXPIRED):
                 replies.append((delivery, done.payload))
                 done = WorkDone(done.job_id, done.kind, b"", "", done.seconds, replied=True)
+            elif done.job_id < 0 and done.kind == "forward":  # the listener never held it
+                done = WorkDone(done.job_id, done.kind, done.payload, done.to, done.seconds,
+                                delivery=delivery)
             told.append(done)
         for delivery, payload in replies:
             self.reply(delivery, payload, self.name)
         self.send_all(self.listener, told)
+
+    def straight_tells(self) -> int:
+        """The calls told here straight (no answer goes back: their runtime cannot count
+        them), queued or running."""
+        jobs = [*((w.job_id, w.delivery) for w in self.inline), *self.held.items()]
+        return sum(1 for job, delivery in jobs if job < 0 and not delivery.path)
 
     def begin(self, init: WorkerInit, listener: Address) -> None:
         self.listener, self.name = listener, init.spec.name

@@ -23,6 +23,7 @@ from .messages import Address, Delivery, ListenerSpec, WorkerInit
 from .processes import kill
 from .shell import Shell
 from .worker import WorkerActor
+from .worker_routes import lost_text
 
 __all__ = ["WorkerSupervisor", "WorkerRecord", "TIMEOUT_GRACE"]
 
@@ -109,7 +110,7 @@ class WorkerSupervisor(Shell):
         (and this actor's exit does not wait for it: ``forget_child``)."""
         assert self.spec is not None
         self.forget_child(self.workers[slot].address)
-        text = f"Listener {self.spec.name}: its worker exited while handling this message"
+        text = lost_text(self.spec.name)
         for job in self.dispatch.lost(slot):
             self.fail(job, text, reason="exited")
 
@@ -123,7 +124,11 @@ class WorkerSupervisor(Shell):
                          self.spec.name, slot, len(self.dispatch.held(slot)))
         self.fail_lost(slot)
         self.workers[slot] = WorkerRecord(self.spawn(slot))
+        self.workers_changed()
         self.hand_out(self.dispatch.restored(slot))
+
+    def workers_changed(self) -> None:
+        """A worker was replaced: a hook for whoever tells callers which workers take calls."""
 
     def kill_busy(self) -> None:
         """On exit: kill every worker still holding jobs (a hung one would linger)."""

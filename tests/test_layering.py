@@ -35,18 +35,19 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.primitives.results", "actors.primitives.buffer_run", "actors.primitives.run_core",
         "actors.primitives.sequence_run", "registry.directory", "actors.supervision",
         "actors.primitives.retry", "actors.journal",
-        "actors.logs",
+        "actors.logs", "actors.worker_routes",
         "actors.processes",  # /proc and signals only: the owner watchdog uses it in its actor
     }),
     ("actors", {
-        "actors.links", "actors._repairs", "actors.shell",  "actors.worker", "actors.workers", "actors.listener", "actors.primitives.service",
+        "actors.links", "actors._repairs", "actors.shell",  "actors.worker", "actors.workers",
+        "actors.listener", "actors.listener_routes", "actors.primitives.service",
         "actors.primitives.run_actor", "actors.primitives.buffer_actor",
         "actors.primitives.sequence_actor", "actors.primitives.run_pool", "actors.services",
         "actors.primitives.resolving",
         "registry", "registry.actor", "actors.watchdog", "actors.root",
     }),
     ("the user's process", {
-        "actors.bases", "actors._inprocess", "actors._mailbox",
+        "actors.bases", "actors._inprocess", "actors._mailbox", "actors._straight",
         "actors._boundary", "actors.deploy", "actors.organism", "actors.runtime", "actors._runs",
         "actors._system", "actors.metrics", "actors._observing", "actors._durable",
     }),

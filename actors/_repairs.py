@@ -2,8 +2,8 @@
 
 Each mends one measured behaviour (see the table in ``docs/architecture.md``):
 two wrap one method of one actor manager; one drops a child in place of Thespian's
-own step (``forget_child``, called by ``Shell``); one wraps two steps of the TCP
-transport's send, once per process, in actor processes and in the process that
+own step (``forget_child``, called by ``Shell``); one wraps the TCP transport's
+retry step, once per process, in actor processes and in the process that
 runs a ``Runtime`` alike. In process there is nothing to mend.
 """
 
@@ -15,14 +15,16 @@ from typing import Any
 from thespian.actors import ChildActorExited
 from thespian.system.addressManager import ActorLocalAddress
 from thespian.system.transport import TransmitIntent
-from thespian.system.transport.TCPTransport import TCPTransport, opsKey
+from thespian.system.transport.TCPTransport import TCPTransport
 
-__all__ = ["forget_child", "report_every_death", "retry_stale_sockets_at_once",
+__all__ = ["forget_child", "report_every_death", "retry_failed_sends_soon",
            "wait_for_late_children"]
 
-# The wait before a send that failed on a kept connection tries a new one. Not
-# zero: Thespian leaves a zero delay out of its select timeout and sleeps on.
+# The wait before a failed send tries a new connection (times Thespian's count of
+# attempts). Not zero: Thespian leaves a zero delay out of its select timeout and
+# sleeps on.
 FRESH_RETRY = timedelta(milliseconds=10)
+QUICK_RETRIES = 2  # a kept connection found dead, then a new one to a process still exiting
 
 
 def report_every_death(manager: Any) -> None:
@@ -122,30 +124,35 @@ def wait_for_late_children(manager: Any) -> None:
     manager._handleChildExited = child_exited
 
 
-def retry_stale_sockets_at_once() -> None:
-    """Have a send that failed on a kept connection try a new one at once, not in 35 s.
+def retry_failed_sends_soon() -> None:
+    """Have a send's first failures try a new connection within milliseconds, not in 35 s.
 
-    Thespian's TCP transport keeps the connection of each send for the next one to
-    the same address. When the peer died in between (a worker killed, its process
-    replaced), the next send goes out on the dead connection, gets no
-    acknowledgement, and waits ``TRANSMIT_RETRY_PERIOD`` (35 s) before it connects
-    anew; a caller's ask waited with it (measured: 35.0 s, every time, after a
-    worker is killed). A new connection finds a live peer or a refusal at once, so
-    a send that failed on a kept one retries after ``FRESH_RETRY``; a send that
-    failed on a new connection keeps Thespian's wait. Installed once per process.
+    Thespian's TCP transport waits ``TRANSMIT_RETRY_PERIOD`` (35 s, longer each
+    time) after a failed send before it connects anew, and a ``Runtime``'s tell
+    returns only when every send of its context has ended, so every call of that
+    thread waited with it. Two failures seen here come from a peer that died or
+    is exiting, never from one that would answer later: the transport keeps the
+    connection of each send for the next one to the same address, and with the
+    peer killed in between, the next send goes out on the dead connection and
+    gets no acknowledgement (measured: 35.0 s, every time, after a worker is
+    killed); and a process that is exiting still has the kernel accept a new
+    connection into its backlog, then closes it before any acknowledgement
+    (seen in suite runs: the retry of a ``StatsRequest`` or ``PidsRequest``,
+    then every call of that thread, 35 s after a component's SIGKILL). A new
+    connection finds a live peer, or a refusal that ends the send at once
+    (a dead target), so a send's first ``QUICK_RETRIES`` failures retry after
+    ``FRESH_RETRY`` (then twice that); later ones keep Thespian's wait.
+    Installed once per process.
     """
     if getattr(TCPTransport, "_xmlactors_fresh_retry", False):
         return
-    take_socket, send_failed = TCPTransport._next_XMIT_1, TCPTransport._next_XMIT_6
-
-    def first_step(self: Any, intent: Any) -> Any:
-        intent.xmlactors_kept = opsKey(intent.targetAddr) in getattr(self, "_openSockets", ())
-        return take_socket(self, intent)
+    send_failed = TCPTransport._next_XMIT_6
 
     def failed_step(self: Any, intent: Any) -> Any:
-        kept = getattr(intent, "xmlactors_kept", False)
         going_on = send_failed(self, intent)
-        if going_on and kept and intent.stage == self._XMITStepSendConnect:
+        quick = getattr(intent, "xmlactors_quick", 0)
+        if going_on and quick < QUICK_RETRIES and intent.stage == self._XMITStepSendConnect:
+            intent.xmlactors_quick = quick + 1
             period = intent.transmit_retry_period
             intent.transmit_retry_period = FRESH_RETRY
             try:
@@ -154,6 +161,5 @@ def retry_stale_sockets_at_once() -> None:
                 intent.transmit_retry_period = period
         return going_on
 
-    TCPTransport._next_XMIT_1 = first_step
     TCPTransport._next_XMIT_6 = failed_step
     TCPTransport._xmlactors_fresh_retry = True

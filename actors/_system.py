@@ -17,7 +17,7 @@ from thespian.actors import ActorSystem, ActorSystemException
 
 from . import bases, processes, watchdog
 from ._mailbox import InProcessMailbox, Mailbox, ReceiverMailbox
-from ._repairs import retry_stale_sockets_at_once
+from ._repairs import retry_failed_sends_soon
 from .deploy import probe, reply_address
 from .errors import DuplicateListenerError, NoSystemError, PlacementError
 from .messages import (
@@ -63,7 +63,7 @@ class System:
         else:
             bases.bind_to(bind)
             bases.keep_environment()
-            retry_stale_sockets_at_once()
+            retry_failed_sends_soon()
             # transientUnique: each Runtime its own system (Thespian's default shares one).
             thespian = ActorSystem(
                 base, capabilities, logDefs=bases.log_defs(log_level), transientUnique=True
@@ -94,7 +94,7 @@ class System:
         local = reply_address(host, admin_port)
         base = "multiprocTCPBase"
         bases.bind_to(local)
-        retry_stale_sockets_at_once()
+        retry_failed_sends_soon()
         try:
             thespian = bases.attached_system(host, admin_port, bases.log_defs())
         except ActorSystemException:  # something answers there, but no admin answers us

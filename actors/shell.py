@@ -30,7 +30,7 @@ from ._framestack import roomy
 from ._repairs import (
     forget_child,
     report_every_death,
-    retry_stale_sockets_at_once,
+    retry_failed_sends_soon,
     wait_for_late_children,
 )
 from .huh import make_huh
@@ -124,7 +124,7 @@ class Shell(Actor):  # type: ignore[misc]
                 self._can_watch = hasattr(getattr(manager, "transport", None), "set_watch")
                 report_every_death(manager)
                 wait_for_late_children(manager)
-                retry_stale_sockets_at_once()
+                retry_failed_sends_soon()
                 if self.watches_parent:
                     self._parent_pid = os.getppid()
                     self.wakeupAfter(PARENT_CHECK, _ParentCheck)

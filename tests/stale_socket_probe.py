@@ -23,7 +23,7 @@ from typing import Any
 from thespian.actors import Actor, ActorSystem
 
 from actors import processes
-from actors._repairs import retry_stale_sockets_at_once
+from actors._repairs import retry_failed_sends_soon
 from actors.bases import free_port
 
 WAIT = 60.0  # the bound on each reply; a healthy one takes milliseconds
@@ -39,7 +39,7 @@ class Echo(Actor):  # type: ignore[misc]
 
 def main(repaired: bool) -> None:
     if repaired:
-        retry_stale_sockets_at_once()
+        retry_failed_sends_soon()
     system = ActorSystem("multiprocTCPBase", {"Admin Port": free_port()}, transientUnique=True)
     session = 0
     try:

@@ -111,6 +111,13 @@ class LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5.0)
         if not self._thread.is_alive():
+            # A call's task created after the cancelling pass never ran: close its coroutine,
+            # or it is reported "never awaited" when the closed loop lets it go.
+            for task in asyncio.all_tasks(self.loop):
+                coroutine = task.get_coro()
+                if inspect.iscoroutine(coroutine) and (
+                        inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED):
+                    coroutine.close()
             self.loop.close()
 
 

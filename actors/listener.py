@@ -259,6 +259,8 @@ class ListenerActor(StraightCalls, WorkerSupervisor):
         held = self.spec.concurrency + self.call_times.prefetch(seconds)
         if held != self.dispatch.capacity:
             self.hand_out(self.dispatch.resize(held))
+            if self.all_started:
+                self.workers_changed()  # runs sending items straight hold as many
 
     def route(self, delivery: Delivery, done: WorkDone) -> None:
         """Send a handler's outcome on: back along the path, or forward; ``none`` ends it.

@@ -54,6 +54,7 @@ class StraightCalls:
         def answer(self, request: Any, sender: Address, reply: Any) -> None: ...
         def set_timer(self, seconds: float, payload: Any) -> None: ...
         def route(self, delivery: Any, done: WorkDone) -> None: ...
+        def measure(self, seconds: float) -> None: ...
 
     asked: tuple[tuple[StatsRequest, Address], ...] = ()  # counts asked, not yet answered
     # Tuples: Thespian's addresses compare equal but cannot be hashed.
@@ -81,11 +82,12 @@ class StraightCalls:
         if not self.straight_allowed():
             return Route(self.spec.name)
         return Route(self.spec.name,
-                     tuple(w.address for w in self.workers if w.pid and not w.killed))
+                     tuple(w.address for w in self.workers if w.pid and not w.killed),
+                     self.dispatch.capacity)
 
     def workers_changed(self) -> None:
-        """A worker became ready or died: every follower gets the new list (at the start,
-        once every worker is ready)."""
+        """A worker became ready or died, or the calls a worker may hold changed: every
+        follower gets the new list (at the start, once every worker is ready)."""
         route = self.current_route()
         if not self.all_started and len(route.workers) < len(self.workers):
             return
@@ -98,6 +100,8 @@ class StraightCalls:
         its forward); a late notice from a worker already replaced is dropped."""
         if slot >= 0:
             self.route(done.delivery, done)
+            if done.seconds:
+                self.measure(done.seconds)  # what its worker may hold follows these calls too
 
     def count_for(self, request: StatsRequest, sender: Address) -> None:
         self.asked = (*self.asked, (request, sender))

@@ -123,18 +123,21 @@ class BufferItem:
     principal: str = ""
     deadline: float = 0.0
     attempt: int = 1
+    reply_to: Address = None  # where the answer goes, when not to the sender (item_routes)
 
     def __repr__(self) -> str:
         return f"BufferItem({self.buffer_id}[{self.index}])"
 
     def as_delivery(self, target: str, origin: Address) -> Delivery:
-        """The delivery the target's listener handles; its answer returns to ``origin``."""
+        """The delivery the target's listener handles; its answer returns to ``reply_to``,
+        or else to ``origin``."""
+        back = origin if self.reply_to is None else self.reply_to
         return Delivery(
             target=target,
             sender="system.buffer",
             thread_id=self.thread_id or self.buffer_id,
             payload=self.payload,
-            path=(Hop("system.buffer", origin, self.index),),
+            path=(Hop("system.buffer", back, self.index),),
             authority=self.authority,
             principal=self.principal,
             deadline=self.deadline,
@@ -279,6 +282,9 @@ class Route:
 
     name: str
     workers: tuple[Address, ...] = ()
+    holds: int = 1
+    """The calls each worker may hold at once: its concurrency, plus a couple of
+    milliseconds of calls queued once calls have shown they are short (``dispatch``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,8 @@ class BufferRunStart(RunStart):
     progress_to: tuple[Address, Delivery] | None = None
     stream: bool = False  # results go to progress_to as they come, none kept for the end
     resilience: Any = None  # a primitives.retry.Resilience: retries, item timeout, dead letters
+    route: Any = None  # a messages.Route: the target's workers that take items straight
+    present: int = 0  # the first items, sent to the route's workers by the service (item_routes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,14 @@ class RunFinished:
 class Rehearse:
     """From a pool to a run actor it started ahead: run one run of your kind with every send
     dropped, then answer ``Rehearsed`` (see ``RunActor.rehearse``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Standby:
+    """From a service to a warm run actor its pool reported: nothing to do. Its one use is
+    the connection it opens, which both then keep: the run's start, and its last word to
+    the service, then go out on a connection already made (a new one costs a few tenths
+    of a millisecond on each side, on the run's path)."""
 
 
 @dataclass(frozen=True, slots=True)

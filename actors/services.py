@@ -6,7 +6,7 @@ xmlactors itself: ``system.buffer`` (fan-out) and ``system.sequence`` (chain).
 
 from __future__ import annotations
 
-from .primitives.buffer_actor import BufferService
+from .primitives.buffer_service import BufferService
 from .primitives.sequence_actor import SequenceService
 
 __all__ = ["SYSTEM_SERVICES"]

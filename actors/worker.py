@@ -38,7 +38,7 @@ from typing import Any
 
 from .calls import Calls, LoopThread, is_async_handler
 from .handling import EXPIRED, Handling
-from .messages import Address, Delivery, Flush, Flushed, Work, WorkDone, WorkerInit, WorkerReady
+from .messages import Address, BufferItem, Delivery, Flush, Flushed, Work, WorkDone, WorkerInit, WorkerReady
 from .shell import PARENT_CHECK, Shell
 
 __all__ = ["WorkerActor", "SLICE"]
@@ -70,12 +70,17 @@ class WorkerActor(Shell):
         self.slicing = False  # the pipe is poked for the next slice
         self.held: dict[int, Delivery] = {}  # job -> its delivery, while its call runs
         self.straight = 0  # calls sent here straight from their callers, so far
+        self.items: set[int] = set()  # jobs of Buffer items sent here straight, not answered
         self.name = ""
 
     def on_message(self, message: Any, sender: Address) -> None:
         if isinstance(message, Delivery) and self.calls is not None:
             self.straight += 1  # a call straight from its caller (worker_routes): a job of its own
             message = Work(-self.straight, message.with_origin(sender))
+        elif isinstance(message, BufferItem) and self.calls is not None:
+            self.straight += 1  # an item straight from its run or service (item_routes)
+            self.items.add(-self.straight)
+            message = Work(-self.straight, message.as_delivery(self.name, sender))
         if isinstance(message, Work) and self.calls is not None:
             if self.calls.inline:
                 self.inline.append(message)  # run once the whole batch is in: after_messages
@@ -121,6 +126,7 @@ class WorkerActor(Shell):
         told, replies = [], []
         for done in answers:
             delivery = self.held.pop(done.job_id)
+            self.items.discard(done.job_id)
             if done.kind in ("respond", "huh", EXPIRED):
                 replies.append((delivery, done.payload))
                 done = WorkDone(done.job_id, done.kind, b"", "", done.seconds, replied=True)
@@ -133,10 +139,11 @@ class WorkerActor(Shell):
         self.send_all(self.listener, told)
 
     def straight_tells(self) -> int:
-        """The calls told here straight (no answer goes back: their runtime cannot count
-        them), queued or running."""
+        """The calls sent here straight that no runtime counts, queued or running: tells (no
+        answer goes back) and Buffer items (their runs do not count for the listener)."""
         jobs = [*((w.job_id, w.delivery) for w in self.inline), *self.held.items()]
-        return sum(1 for job, delivery in jobs if job < 0 and not delivery.path)
+        return sum(1 for job, delivery in jobs
+                   if job < 0 and (not delivery.path or job in self.items))
 
     def begin(self, init: WorkerInit, listener: Address) -> None:
         self.listener, self.name = listener, init.spec.name

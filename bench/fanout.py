@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from actors.messages import ListenerInfo
-from actors.primitives.buffer_actor import default_window
+from actors.primitives.buffer_service import default_window
 
 from .isolate import IsolatedFailure, run_isolated
 from .measure import Row, Settings, fmt_rate, median_seconds, speed_ratio, turns_seconds

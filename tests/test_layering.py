@@ -35,13 +35,14 @@ LAYERS: list[tuple[str, set[str]]] = [
         "actors.primitives.results", "actors.primitives.buffer_run", "actors.primitives.run_core",
         "actors.primitives.sequence_run", "registry.directory", "actors.supervision",
         "actors.primitives.retry", "actors.journal",
-        "actors.logs", "actors.worker_routes",
+        "actors.logs", "actors.worker_routes", "actors.primitives.item_routes",
         "actors.processes",  # /proc and signals only: the owner watchdog uses it in its actor
     }),
     ("actors", {
         "actors.links", "actors._repairs", "actors.shell",  "actors.worker", "actors.workers",
         "actors.listener", "actors.listener_routes", "actors.primitives.service",
-        "actors.primitives.run_actor", "actors.primitives.buffer_actor",
+        "actors.primitives.run_actor", "actors.primitives.buffer_actor", "actors.primitives.buffer_service",
+        "actors.primitives.straight_items", "actors.primitives.service_routes",
         "actors.primitives.sequence_actor", "actors.primitives.run_pool", "actors.services",
         "actors.primitives.resolving",
         "registry", "registry.actor", "actors.watchdog", "actors.root",

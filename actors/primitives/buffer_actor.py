@@ -1,71 +1,35 @@
-"""``system.buffer`` and its run actor: the thin Thespian shell around ``BufferRun``.
+"""``system.buffer``'s run actor: the thin Thespian shell around ``BufferRun``.
 
-The service admits a ``BufferStart`` and spawns one ``BufferRunActor`` per
-run. The run actor sends each item to the target as a ``BufferItem``,
+The service (``buffer_service``) admits a ``BufferStart`` and spawns one
+``BufferRunActor`` per run. The run actor sends each item to the target (to
+one of its workers where it can: ``straight_items``) as a ``BufferItem``,
 feeds every reply, timer and failure to its ``BufferRun`` core, sends the
 one terminal message, and exits. All decisions are the core's.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import replace
 from typing import Any, cast
 
 from ..codec import Xml
-from ..dispatch import PREFETCH_MAX
-from ..errors import PayloadError
 from ..huh import is_expired, make_huh, reply_outcome
 from ..journal import Journal
-from ..messages import Address, Batch, BufferItem, Delivery, ListenerInfo
+from ..messages import Address, BufferItem, Delivery, Route
 from ..parsed import Parsed, Payload, payload_text
-from ..parsing import item_elements
-from ..routing import may_send, respond
 from ..run_messages import BufferRunStart, RunOrigin
-from ..shape import items_within
 from .buffer_run import BufferRun
-from .payloads import (
-    BufferCancel,
-    BufferComplete,
-    BufferDispatched,
-    BufferError,
-    BufferProgress,
-    BufferResults,
-    BufferStart,
-    DeadLetter,
-)
+from .payloads import BufferComplete, BufferProgress, BufferResults, DeadLetter
 from .results import ItemResult, results_element
-from .retry import Resilience, RetryPolicy, parse_retry_on
+from .retry import Resilience
 from .run_actor import RunActor
-from .run_core import bad_timeout
-from .service import ServiceActor
+from .straight_items import StraightItems
 
-__all__ = ["BufferService", "BufferRunActor", "default_window"]
-
-
-def default_window(base: str, target: ListenerInfo) -> int:
-    """Items in flight when ``max_in_flight`` is 0: never unbounded.
-
-    A few times the target's calls at once (workers x concurrency) and, when
-    its workers may queue jobs, enough for each to hold the most it may
-    (``dispatch.PREFETCH_MAX`` beyond its calls) while as much again travels. Measured here (2 cores): 1,000
-    sends at once to a worker on multiprocQueueBase hung (and so did its
-    shutdown), while a window of 8 took 0.2 s; it deadlocks once about 60
-    requests are outstanding. On multiprocTCPBase items travel in batches, so
-    a wide window costs few sends (1,000 small items to one worker: 1,170/s
-    with a window of 8, 3,260/s with 128). In process, the window only bounds
-    the queue, so it can be wide.
-    """
-    if base == "simpleSystemBase":
-        return max(256, 2 * target.capacity)
-    if base == "multiprocQueueBase":
-        return min(32, max(8, 2 * target.capacity))
-    queued = 2 * target.workers * (target.concurrency + PREFETCH_MAX) if target.queues else 0
-    return max(8, 4 * target.capacity, queued)
+__all__ = ["BufferRunActor"]
 
 
-class BufferRunActor(RunActor):
+class BufferRunActor(StraightItems, RunActor):
     """One Buffer run: owns its ``BufferRun`` core; exits after its terminal message."""
 
     batched_kinds = (BufferItem,)
@@ -101,11 +65,12 @@ class BufferRunActor(RunActor):
             self.core.prefill(self.journal.results(run.run_id).values())
             self.sent_before = self.journal.dispatched(run.run_id)
         self.progress_step = max(1, len(run.items) // 20)
+        self.route_items(run.route, run.present)
         self.pump()
 
     def rehearsal(self, origin: RunOrigin, me: Address) -> BufferRunStart:
         return BufferRunStart("rehearsal", 60.0, origin, me, "rehearsal", items=(b"<Item/>",),
-                              target=me)
+                              target=me, route=Route("rehearsal", (me,)), present=1)
 
     def pump(self) -> None:
         """Dispatch what the window allows; finish when the core says so."""
@@ -126,8 +91,7 @@ class BufferRunActor(RunActor):
                        core.attempts(index) + (index < self.sent_before))
             for index in indexes
         ]
-        if items:
-            self.send(run.target, items[0] if len(items) == 1 else Batch(tuple(items)))
+        self.send_items(items)
         if core.finished:
             self.finish()
             return
@@ -165,19 +129,30 @@ class BufferRunActor(RunActor):
         super().on_moved(name, address)
         if self.core is None or self.core.finished or name != self.run.label:
             return
+        self.routes.forget()  # its workers went with it
         text = f"Listener {name} died while it held this item" + ("" if address else "; it is down")
-        self.core.fail(self.core.in_flight_indexes, "exited", make_huh(text, reason="exited"))
+        held = [i for i in self.core.in_flight_indexes if i not in self.waiting_indexes()]
+        self.core.fail(held, "exited", make_huh(text, reason="exited"))
         if address is None:
             self.core.expire(now=True)
             self.finish()
             return
         self.run = replace(self.run, target=address)
+        self.send_waiting()  # what waited here for room at a worker: through the new listener
         self.pump()
+
+    def on_message(self, message: Any, sender: Address) -> None:
+        if isinstance(message, Route) and self.run is not None:
+            if self.core is not None:  # not finished
+                self.rerouted(message)
+        else:
+            super().on_message(message, sender)
 
     def on_reply(self, token: int, payload: Payload) -> None:
         assert self.core is not None
         if is_expired(payload) and self.attempt_ends.get(token, 0.0) > time.time():
             return  # an earlier attempt's: the one now out has not reached its deadline
+        self.answered(token)
         success, reason = reply_outcome(payload)
         self.core.record(token, success, payload, reason)
         self.report_progress()
@@ -252,134 +227,3 @@ class BufferRunActor(RunActor):
             name = "partial" if outcome.successful else "failed"
         return {"outcome": name, "items": outcome.total, "succeeded": outcome.successful,
                 "failed": outcome.failed, "missing": outcome.missing}
-
-
-class BufferService(ServiceActor):
-    """``system.buffer``: admission, then one child actor per run."""
-
-    payload_class = BufferStart
-    controls = frozenset({"BufferCancel"})
-    run_actor_class = BufferRunActor
-    embedded_field = "Items"
-
-    def lost_answer(self, run_id: str) -> bytes:
-        return BufferError(run_id, "Buffer run ended without a result").to_bytes()
-
-    def control(self, delivery: Delivery, element: Any) -> None:
-        self.cancel(delivery, BufferCancel.from_xml(element).buffer_id)
-
-    def refuse(self, delivery: Delivery, start: Any, error: str) -> None:
-        self.counters["rejected"] += 1
-        buffer_id = getattr(start, "buffer_id", "") or "unknown"
-        self.reply(delivery, BufferError(buffer_id, error).to_bytes(), self.name)
-
-    def admit(self, delivery: Delivery, start: Any, embedded: Any) -> None:
-        assert self.init is not None
-        start.buffer_id = start.buffer_id or secrets.token_hex(4)
-        try:
-            items = self.items_of(delivery, embedded) if embedded is not None else []
-        except PayloadError as exc:
-            self.refuse(delivery, start, f"Malformed items: {exc}")
-            return
-        error = self._admission_error(delivery, start, items)
-        if error:
-            self.refuse(delivery, start, error)
-            return
-        start.dead_letter = start.dead_letter or self.init.dead_letter  # the operator's default
-        names = [start.target] + [n for n in (start.return_to, start.dead_letter) if n]
-        self.resolve(
-            names,
-            lambda found: self._launch(delivery, start, items, found),
-            lambda name: self.refuse(delivery, start, _unknown(name, start)),
-        )
-
-    def items_of(self, delivery: Delivery, embedded: Any) -> list[Payload]:
-        """The items of a start, as the elements they are (see ``parsed``): known to be within
-        the runtime's limits when the whole start is, else each is checked where it is read."""
-        assert self.init is not None
-        limits = self.init.limits
-        elements = item_elements(embedded, limits)
-        size = len(delivery.payload) if isinstance(delivery.payload, bytes) else limits.max_run_bytes
-        within = limits if items_within(embedded, size, limits) else None
-        return [Parsed(element, within) for element in elements]
-
-    def _admission_error(self, delivery: Delivery, start: Any, items: list[Payload]) -> str:
-        if not items:
-            return "No items specified"
-        if not start.target:
-            return "No target specified"
-        if start.buffer_id in self.active:
-            return f"Buffer {start.buffer_id} is already active"
-        for name in (start.target, start.return_to, start.dead_letter):
-            if name and not may_send(delivery.authority, name):
-                return self.refused_send(delivery, name)
-        if start.max_in_flight < 0:
-            return f"max_in_flight must not be negative, got {start.max_in_flight}"
-        if bad_timeout(start.timeout):
-            return bad_timeout(start.timeout)
-        if start.durable and (self.init is None or self.init.journal is None):
-            return "durable=True needs a journal: start the runtime with Runtime(journal=PATH)"
-        return _resilience_error(start)
-
-    def durable(self, start: Any) -> bool:
-        """Whether this run is recorded in the journal (its own word, or the runtime's)."""
-        journal = self.init.journal if self.init is not None else None
-        return journal is not None and (start.durable or journal.every_run)
-
-    def _launch(
-        self, delivery: Delivery, start: Any, items: list[Payload], found: dict[str, Address]
-    ) -> None:
-        assert self.init is not None
-        if start.buffer_id in self.active:  # admitted twice while names were resolved
-            self.refuse(delivery, start, f"Buffer {start.buffer_id} is already active")
-            return
-        origin = self.origin(delivery, start, found)
-        target = self.listeners.get(start.target, ListenerInfo(start.target))
-        run = BufferRunStart(
-            run_id=start.buffer_id,
-            timeout=start.timeout or self.init.run_deadline,
-            label=start.target,
-            origin=origin if start.collect else replace(origin, answer=None),
-            items=tuple(items),
-            target=found[start.target],
-            window=start.max_in_flight or default_window(self.init.base, target),
-            progress_to=respond(delivery, b"", self.name)
-            if (start.progress or start.stream) and start.collect else None,
-            stream=start.stream and start.collect,
-            resilience=Resilience(
-                RetryPolicy(start.retries, start.retry_backoff, parse_retry_on(start.retry_on)),
-                start.item_timeout, start.dead_letter, found.get(start.dead_letter),
-                self.init.journal.path if self.durable(start) else "",
-                tuple((k, getattr(start, k)) for k in RESUMED_FIELDS)),
-        )
-        self.spawn_run(run)
-        if not start.collect:
-            dispatched = BufferDispatched(start.buffer_id, len(items))
-            self.reply(delivery, dispatched.to_bytes(), self.name)
-
-
-RESUMED_FIELDS = ("collect", "timeout", "max_in_flight", "retries", "retry_backoff", "retry_on",
-                  "item_timeout", "dead_letter")
-"""The ``BufferStart`` fields a durable run records, so that a resume runs it alike."""
-
-
-def _resilience_error(start: Any) -> str:
-    """What is wrong with a start's retry and dead-letter fields, or ""."""
-    if start.retries < 0 or start.retry_backoff < 0:
-        return f"retries and retry_backoff must not be negative, got {start.retries}, " \
-               f"{start.retry_backoff}"
-    try:
-        parse_retry_on(start.retry_on)
-    except ValueError as exc:
-        return str(exc)
-    if start.item_timeout:
-        return bad_timeout(start.item_timeout).replace("timeout", "item_timeout", 1)
-    return ""
-
-
-def _unknown(name: str, start: Any) -> str:
-    if name == start.target:
-        return f"Unknown target listener: {name}"
-    if name == start.dead_letter:
-        return f"Unknown dead_letter listener: {name}"
-    return f"Unknown return_to listener: {name}"

@@ -25,7 +25,16 @@ from ..huh import is_progress
 from ..logs import log_event
 from ..messages import Address, Delivery, ItemAnswers
 from ..parsed import Payload
-from ..run_messages import Expire, Rehearse, Rehearsed, RunFinished, RunOrigin, RunPid, RunStart
+from ..run_messages import (
+    Expire,
+    Rehearse,
+    Rehearsed,
+    RunFinished,
+    RunOrigin,
+    RunPid,
+    RunStart,
+    Standby,
+)
 from ..shell import Shell
 
 __all__ = ["RunActor"]
@@ -54,8 +63,16 @@ class RunActor(Shell):
         self.expires = 0.0  # the run's deadline as time.time(): what its items and steps carry
         self.rehearsing = False  # in ``rehearse``: nothing leaves, nothing is logged, no exit
         self.rehearsed = False  # its pool told its service our pid: no RunPid to send
+        self.early: list[tuple[Any, Address]] = []  # what came before the start
 
     def on_message(self, message: Any, sender: Address) -> None:
+        if type(message) is Standby:
+            return  # its connection was the point
+        if self.run is None and not isinstance(message, (self.start_class, Rehearse)):
+            # Before the start (an answer from a worker the service sent an item to, a Route
+            # passed on): kept, and handled once the run has begun.
+            self.early.append((message, sender))
+            return
         if isinstance(message, Delivery) and self.core is not None:
             # Only answers to what this run sent carry an int token; progress
             # of a nested Buffer precedes its answer and is not one.
@@ -74,6 +91,9 @@ class RunActor(Shell):
             self.began = time.monotonic()
             self.expires = time.time() + message.timeout
             self.begin(message)
+            early, self.early = self.early, []
+            for kept, sender in early:
+                self.on_message(kept, sender)
         elif isinstance(message, Expire):
             self.expire(message.now)
         elif isinstance(message, Rehearse):

@@ -21,7 +21,7 @@ from ..logs import log_event
 from ..messages import Address, BufferItem, Delivery, PidsReply, PidsRequest, StatsReply, StatsRequest
 from ..parsed import element_of
 from ..routing import respond
-from ..run_messages import Expire, RunFinished, RunOrigin, RunPid, RunStart, ServiceInit
+from ..run_messages import Expire, RunFinished, RunOrigin, RunPid, RunStart, ServiceInit, Standby
 from ..supervision import REGISTRY, Down, Moved
 from .resolving import Resolving
 from .run_pool import Launch, Launched, PoolInit, Retire, RunExited, RunPool, Used, Warm
@@ -61,7 +61,7 @@ def terminal_route(
 class ServiceActor(Resolving):
     """Base of the system listeners; subclasses define ``payload_class`` and ``admit``."""
 
-    batched_kinds = (Delivery,)
+    batched_kinds: tuple[type, ...] = (Delivery,)
 
     payload_class: type = object
     controls: frozenset[str] = frozenset()
@@ -129,6 +129,7 @@ class ServiceActor(Resolving):
                 del self.deadlines[message.run_id]
         elif isinstance(message, Warm):
             self.warm.append((message.address, message.pid))
+            self.send(message.address, Standby())
         elif isinstance(message, RunExited):
             self.run_exited(message.address)
         elif isinstance(message, Launched):
@@ -247,11 +248,15 @@ class ServiceActor(Resolving):
         elif self.warm:
             child, self.run_pids[start.run_id] = self.warm.pop(0)
             self.send(child, start)  # first: each send writes to its socket before the next
+            self.started_on(start, child)
             self.send(self.pool, Used(child))  # the pool starts its replacement, not us
         else:
             self.send(self.pool, Launch(start))  # the pool forks; this service goes on
             return None
         return child
+
+    def started_on(self, start: RunStart, child: Address) -> None:
+        """A warm actor took the run ``start``: what else its first moment needs."""
 
     def arm_retire(self) -> None:
         if not self.retiring:

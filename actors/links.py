@@ -52,10 +52,19 @@ class Links:
     def when_idle(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once nothing sent is left in the transport (now, if nothing is):
         an actor that exits with a transmit still going would cut it off."""
-        if not self._links:
+        if self._idle():
             callback()
         else:
             self._on_idle.append(callback)
+
+    def _idle(self) -> bool:
+        """Whether nothing is in the transport or waits for it; links found idle are dropped.
+
+        A link left listed with nothing in it (seen under load, with answers and notices
+        leaving a worker together: its slices resume on ``when_idle``, so it then stalled
+        for good) must not count as busy: what counts is what is in transit."""
+        self._links = [link for link in self._links if link.in_transport > 0 or link.waiting]
+        return not self._links
 
     @classmethod
     def for_actor(cls, actor: Any) -> Links | None:
@@ -101,7 +110,7 @@ class Links:
         if not waiting:
             if link in self._links:  # (by identity) a synchronous completion may have removed it
                 self._links.remove(link)
-            if not self._links and self._on_idle:
+            if self._on_idle and self._idle():
                 callbacks, self._on_idle = self._on_idle, []
                 for callback in callbacks:
                     callback()

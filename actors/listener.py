@@ -39,6 +39,7 @@ from .messages import (
     Resolved,
     RouteRequest,
     StatsRequest,
+    Tally,
     Work,
     WorkDone,
     WorkerReady,
@@ -95,6 +96,8 @@ class ListenerActor(StraightCalls, WorkerSupervisor):
             self.accept(message.as_delivery(self.spec.name, sender))
         elif isinstance(message, WorkDone):
             self.finish(self.slot_of(sender), message)
+        elif isinstance(message, Tally):
+            self.tallied(self.slot_of(sender), message)
         elif isinstance(message, CallsFinished) and self.calls is not None:
             settled = [self.settle(0, done) for done in self.calls.finished()]
             if any(settled):
@@ -251,12 +254,12 @@ class ListenerActor(StraightCalls, WorkerSupervisor):
             self.measure(done.seconds)
         return True
 
-    def measure(self, seconds: float) -> None:
+    def measure(self, *seconds: float) -> None:
         """Follow how long calls take; workers hold a couple of milliseconds of them queued."""
         assert self.spec is not None
-        if not self.spec.queues:
+        if not self.spec.queues or not seconds:
             return
-        held = self.spec.concurrency + self.call_times.prefetch(seconds)
+        held = self.spec.concurrency + [self.call_times.prefetch(s) for s in seconds][-1]
         if held != self.dispatch.capacity:
             self.hand_out(self.dispatch.resize(held))
             if self.all_started:
@@ -274,10 +277,13 @@ class ListenerActor(StraightCalls, WorkerSupervisor):
 
     def count(self, done: WorkDone) -> None:
         """Count an outcome as it is routed: handled (or expired), failed, its latency."""
-        self.counters[EXPIRED if done.kind == EXPIRED else "handled"] += 1
-        if done.seconds:
-            self.latency.observe(done.seconds)
-        if done.kind in ("huh", EXPIRED):
+        self.count_outcome(done.kind, done.seconds)
+
+    def count_outcome(self, kind: str, seconds: float) -> None:
+        self.counters[EXPIRED if kind == EXPIRED else "handled"] += 1
+        if seconds:
+            self.latency.observe(seconds)
+        if kind in ("huh", EXPIRED):
             self.counters["failed"] += 1
 
     def fail(self, job: int, text: str, reason: str | None = None) -> None:

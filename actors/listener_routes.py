@@ -31,6 +31,7 @@ from .messages import (
     RouteRequest,
     StatsReply,
     StatsRequest,
+    Tally,
     WorkDone,
 )
 
@@ -54,7 +55,8 @@ class StraightCalls:
         def answer(self, request: Any, sender: Address, reply: Any) -> None: ...
         def set_timer(self, seconds: float, payload: Any) -> None: ...
         def route(self, delivery: Any, done: WorkDone) -> None: ...
-        def measure(self, seconds: float) -> None: ...
+        def measure(self, *seconds: float) -> None: ...
+        def count_outcome(self, kind: str, seconds: float) -> None: ...
 
     asked: tuple[tuple[StatsRequest, Address], ...] = ()  # counts asked, not yet answered
     # Tuples: Thespian's addresses compare equal but cannot be hashed.
@@ -102,6 +104,15 @@ class StraightCalls:
             self.route(done.delivery, done)
             if done.seconds:
                 self.measure(done.seconds)  # what its worker may hold follows these calls too
+
+    def tallied(self, slot: int, tally: Tally) -> None:
+        """Count the calls a worker took straight and settled itself (see ``Tally``); a late
+        tally from a worker already replaced is dropped."""
+        if slot >= 0:
+            for kind, seconds in tally.outcomes:
+                self.count_outcome(kind, seconds)
+            self.measure(*(seconds for _, seconds in tally.outcomes if seconds))
+        self.report_when_counted()
 
     def count_for(self, request: StatsRequest, sender: Address) -> None:
         self.asked = (*self.asked, (request, sender))

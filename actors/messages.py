@@ -27,7 +27,7 @@ from .records import lean
 __all__ = [
     "Address", "Authority", "Hop", "Delivery", "Batch", "BufferItem", "ItemAnswers", "Work",
     "WorkDone", "WorkerInit", "WorkerReady", "RouteRequest", "Route", "Flush", "Flushed",
-    "CallsFinished", "ListenerInfo", "ListenerSpec", "Register", "Registered", "Resolve",
+    "Tally", "CallsFinished", "ListenerInfo", "ListenerSpec", "Register", "Registered", "Resolve",
     "Resolved", "StatsRequest", "StatsReply", "PidsRequest", "PidsReply",
 ]
 
@@ -297,6 +297,15 @@ class Flushed:
     """A worker's answer to ``Flush``: how many calls sent to it straight are not done."""
 
     running: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A worker's notice of calls sent to it straight that it settled itself (answered, or
+    ended as a tell): ``(kind, seconds)`` each, as their ``WorkDone`` would say. Sent
+    ``TALLY_EVERY`` seconds after the first of them settled, and before a ``Flushed``."""
+
+    outcomes: tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,7 +199,10 @@ class Shell(Actor):  # type: ignore[misc]
 
     def send(self, targetAddr: Address, msg: Any) -> None:  # Thespian's names
         """Send after the message being handled, gathered per target into one batch
-        (``batched_kinds``; anything else keeps its place), through the links."""
+        (``batched_kinds``; anything else keeps its place), through the links. A ``Batch``
+        of nothing is not sent (a worker's notices of a slice that had none)."""
+        if isinstance(msg, Batch) and not msg.messages:
+            return
         if self._outbox is None:
             self._transmit(targetAddr, msg)
             return
@@ -352,7 +355,7 @@ class Shell(Actor):  # type: ignore[misc]
         return address
 
     def send_all(self, target: Address, messages: list[Any]) -> None:
-        """Send several messages to one actor in one transport send (a ``Batch``)."""
+        """Send several messages to one actor in one transport send (a ``Batch``); none, nothing."""
         self.send(target, messages[0] if len(messages) == 1 else Batch(tuple(messages)))
 
     def answer(self, request: Any, sender: Address, reply: Any) -> None:

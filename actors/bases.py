@@ -19,6 +19,7 @@ __all__ = [
     "BASES",
     "MULTIPROCESS_BASES",
     "free_port",
+    "free_ports",
     "log_defs",
     "log_level",
     "bind_to",
@@ -41,18 +42,41 @@ probe and the admin's bind, one of those took it now and then, and the system di
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port free on ``host`` right now, outside the kernel's ephemeral range if one is."""
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` different TCP ports free on ``host`` right now (see ``free_port``): each is
+    held while the next is chosen, so two picked for one system never coincide."""
+    held: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            held.append(_bound_probe(host))
+        return [probe.getsockname()[1] for probe in held]
+    finally:
+        for probe in held:
+            probe.close()
+
+
+def _bound_probe(host: str) -> socket.socket:
+    """A socket bound to a free port of ``host``: one of ``FIXED_PORTS`` if that range lies
+    below the ephemeral one, else the kernel's choice."""
     candidates = random.sample(range(*FIXED_PORTS), 32) if FIXED_PORTS[1] <= _ephemeral_low() else []
     for port in candidates:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
-            return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))  # the kernel's choice
-        chosen: int = probe.getsockname()[1]
-        return chosen
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            probe.close()
+            continue
+        return probe
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.bind((host, 0))
+    except OSError:
+        probe.close()
+        raise
+    return probe
 
 
 def _ephemeral_low() -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from actors import HandlerMetadata, HandlerResponse, Runtime, xmlify
-from actors.bases import free_port
+from actors.bases import free_ports
 from actors.primitives import BufferStart, parse_results
 from examples.calc import Add
 
@@ -118,7 +118,7 @@ def serve(name: str, args: Sequence[str], logs: Path) -> Iterator[Served]:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Start a leader and a member, drive them, stop them; 0 when every item ran on the member."""
     stream = sys.stdout if out is None else out
-    leader_port, member_port = free_port(), free_port()
+    leader_port, member_port = free_ports(2)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         leader = stack.enter_context(serve("leader", ["--admin-port", str(leader_port)], Path(tmp)))
         member = stack.enter_context(serve("member", [

@@ -26,7 +26,7 @@ from actors import (
     Runtime,
     UnknownListenerError,
 )
-from actors.bases import FIXED_PORTS, free_port
+from actors.bases import FIXED_PORTS, free_port, free_ports
 from actors.placement import meets_requirements
 from actors.primitives import BufferStart, parse_results
 from actors.processes import end_session, session_pids
@@ -58,6 +58,16 @@ def test_a_free_port_is_bindable_and_outside_the_kernels_ephemeral_range() -> No
         assert all(FIXED_PORTS[0] <= port < FIXED_PORTS[1] for port in ports)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", ports[0]))
+
+
+def test_ports_picked_together_differ_and_are_each_bindable() -> None:
+    # An admin port and a metrics port picked one after the other once came out the same
+    # (a serve failed: "Address already in use"); each is held while the next is chosen.
+    ports = free_ports(50)
+    assert len(set(ports)) == 50
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", port))
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from thespian.actors import ActorExitRequest
 
 from actors import ConfigError, ListenerError, Runtime
-from actors.bases import free_port
+from actors.bases import free_port, free_ports
 from actors.metrics import families
 from actors.primitives import (
     BufferComplete,
@@ -178,7 +178,7 @@ def test_the_endpoint_stops_with_the_runtime(factory: RuntimeFactory) -> None:
 def test_serve_with_a_metrics_port_serves_them_until_it_stops(
     serving: list[Served], marked_env: dict[str, str], tmp_path: Path
 ) -> None:
-    admin, port = free_port(), free_port()
+    admin, port = free_ports(2)
     served = serve(serving, marked_env, tmp_path / "serve.log", "examples/calc.xml",
                    "--admin-port", str(admin), "--metrics-port", str(port))
     served.wait_for_line("serving", WAIT)

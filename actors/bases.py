@@ -60,23 +60,19 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 
 def _bound_probe(host: str) -> socket.socket:
     """A socket bound to a free port of ``host``: one of ``FIXED_PORTS`` if that range lies
-    below the ephemeral one, else the kernel's choice."""
-    candidates = random.sample(range(*FIXED_PORTS), 32) if FIXED_PORTS[1] <= _ephemeral_low() else []
-    for port in candidates:
+    below the ephemeral one, else (or if none of those tried was free) the kernel's choice."""
+    fixed = random.sample(range(*FIXED_PORTS), 32) if FIXED_PORTS[1] <= _ephemeral_low() else []
+    for port in [*fixed, 0]:  # 0: the kernel's choice, last
         probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             probe.bind((host, port))
         except OSError:
             probe.close()
+            if port == 0:
+                raise
             continue
         return probe
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        probe.bind((host, 0))
-    except OSError:
-        probe.close()
-        raise
-    return probe
+    raise AssertionError("unreachable: binding port 0 returns or raises")
 
 
 def _ephemeral_low() -> int:

@@ -61,8 +61,8 @@ def test_a_free_port_is_bindable_and_outside_the_kernels_ephemeral_range() -> No
 
 
 def test_ports_picked_together_differ_and_are_each_bindable() -> None:
-    # An admin port and a metrics port picked one after the other once came out the same
-    # (a serve failed: "Address already in use"); each is held while the next is chosen.
+    # Two ports picked one after the other may come out the same (a serve once failed with
+    # its metrics port in use); each is held while the next is chosen.
     ports = free_ports(50)
     assert len(set(ports)) == 50
     for port in ports:

@@ -32,9 +32,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from .handler import HandlerResponse
-from .handling import Call, Handling
+from .handler import HandlerMetadata, HandlerResponse
+from .handling import EXPIRED, Call, Handling, Refusal
+from .huh import make_huh
 from .messages import Address, Work, WorkDone
+from .parsed import Payload
 from .rate import SlidingWindow
 
 __all__ = [
@@ -46,6 +48,9 @@ __all__ = [
     "default_concurrency",
     "is_async_handler",
 ]
+
+Outcome = tuple[str, Payload, str, float]
+"""A call's ``(kind, payload, to, seconds)``: what its ``WorkDone`` carries (``Calls.answer_now``)."""
 
 DEFAULT_ASYNC_CONCURRENCY = 16
 """Calls of an ``async def`` handler in flight per worker unless the listener says otherwise."""
@@ -207,21 +212,46 @@ class Calls:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def answer_now(self, data: Payload, meta: HandlerMetadata, deadline: float) -> Outcome:
+        """An inline call from its payload to its outcome, with no job record: what ``start``
+        does for a ``Work``, for each item of a Buffer's batch (``ListenerActor.answer_items``).
+        Returns ``(kind, payload, to, seconds)``, as a ``WorkDone`` carries them."""
+        handling = self.handling
+        late = handling.late(deadline)
+        if late is not None:
+            return EXPIRED, late, "", 0.0
+        try:
+            payload = handling.decode(data)
+        except Refusal as exc:
+            return "huh", make_huh(str(exc)), "", 0.0
+        return self._call(payload, meta)
+
     def _answer(self, call: Call) -> WorkDone:
         # A pool thread may have come free only now (inline, ``start`` just looked).
         late = None if self.inline else self.handling.expired(call.work)
         if late is not None:
             return late
+        kind, data, to, seconds = self._call(call.payload, call.meta)
+        return WorkDone(call.work.job_id, kind, data, to, seconds)
+
+    def _call(self, payload: Any, meta: HandlerMetadata) -> Outcome:
+        """Run a plain handler on this thread: its outcome, and how long it ran."""
+        handling = self.handling
         began = time.monotonic()
         try:
-            result = self.handling.spec.handler(call.payload, call.meta)
+            result = handling.spec.handler(payload, meta)
             # A plain function that returned a coroutine (the usual answer is tested first:
             # isawaitable costs 0.4 us a call here).
             if type(result) is not HandlerResponse and inspect.isawaitable(result):
                 result = asyncio.run(_awaited(result))
         except Exception as exc:  # noqa: BLE001 - any handler failure goes back to its caller once
-            return _timed(self.handling.crashed(call.work, exc), began)
-        return self.handling.outcome(call.work, result, time.monotonic() - began)
+            return "huh", handling.crash_huh(exc), "", time.monotonic() - began
+        seconds = time.monotonic() - began
+        try:
+            kind, data, to = handling.answer(result)
+        except Refusal as exc:
+            return "huh", make_huh(str(exc)), "", seconds
+        return kind, data, to, seconds
 
     def _run_sync(self, call: Call) -> None:
         while self.rate is not None and not self.rate.take(time.time()):

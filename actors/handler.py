@@ -14,9 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .records import lean
+
 __all__ = ["HandlerMetadata", "HandlerResponse", "Handler", "call_handler"]
 
 
+@lean  # made once per call
 @dataclass(frozen=True, slots=True)
 class HandlerMetadata:
     """What a handler knows about the message it is handling.

@@ -24,7 +24,7 @@ from .parsed import Parsed, Payload, element_of
 from .parsing import OWN_OUTPUT, parse, to_bytes
 from .records import lean
 
-__all__ = ["Handling", "Call", "encode_payload", "expired_huh", "EXPIRED"]
+__all__ = ["Handling", "Call", "Refusal", "encode_payload", "expired_huh", "EXPIRED"]
 
 EXPIRED = "expired"
 """The ``reason`` of the ``<huh>`` that answers a call whose caller's deadline passed first."""
@@ -55,6 +55,11 @@ class Call:
     meta: HandlerMetadata
 
 
+class Refusal(Exception):
+    """A call answered ``<huh>`` instead of by its handler: its payload was refused, or what
+    the handler returned cannot be sent. The text is the ``<huh>``'s."""
+
+
 class Handling:
     """A listener's handler with what it needs around each call: classes by tag, limits.
 
@@ -76,44 +81,56 @@ class Handling:
 
         Asked just before a call starts: a call past its deadline is never started.
         """
-        deadline = work.delivery.deadline
+        late = self.late(work.delivery.deadline)
+        return None if late is None else WorkDone(work.job_id, EXPIRED, late)
+
+    def late(self, deadline: float) -> bytes | None:
+        """The ``<huh reason="expired">`` for a call whose caller's ``deadline`` (0: none) has
+        passed, else None."""
         if not deadline:
             return None
         now = self.clock()
         if not deadline_passed(deadline, now):
             return None
-        return WorkDone(work.job_id, EXPIRED, expired_huh(self.name, now - deadline))
+        return expired_huh(self.name, now - deadline)
 
     def prepare(self, work: Work) -> Call | WorkDone:
         """The call for ``work``, or the ``<huh>`` answer when its payload is refused."""
-        call = self._prepare(work, work.delivery.payload)
-        if isinstance(call, WorkDone) and isinstance(work.delivery.payload, Parsed):
-            # Refused: worded as for its bytes, as on every base (a line then counts from
-            # the payload's own start, not from the document it was split from).
-            return self._prepare(work, bytes(work.delivery.payload))
-        return call
+        delivery = work.delivery
+        try:
+            payload = self.decode(delivery.payload)
+        except Refusal as exc:
+            return self.huh(work, str(exc))
+        return Call(work, payload, HandlerMetadata(delivery.thread_id, delivery.sender, self.name,
+                                                      delivery.attempt))
 
-    def _prepare(self, work: Work, data: Payload) -> Call | WorkDone:
-        name, delivery = self.name, work.delivery
+    def decode(self, data: Payload) -> Any:
+        """The handler's payload object for ``data`` (``Refusal`` when it is refused)."""
+        try:
+            return self._decode(data)
+        except Refusal:
+            if not isinstance(data, Parsed):
+                raise
+            # Worded as for its bytes, as on every base (a line then counts from the
+            # payload's own start, not from the document it was split from).
+            return self._decode(bytes(data))
+
+    def _decode(self, data: Payload) -> Any:
+        name = self.name
         try:
             element = element_of(data, self.limits)
         except PayloadError as exc:
-            return self.huh(work, f"listener {name!r} refused its payload: {exc}")
+            raise Refusal(f"listener {name!r} refused its payload: {exc}") from None
         cls = self.classes.get(element.tag) if isinstance(element.tag, str) else None
         if cls is None:
             expected = " or ".join(f"<{tag}>" for tag in self.classes)
-            return self.huh(
-                work,
-                f"listener {name!r} expects {expected} but got <{element.tag}>"
-                f" (line {element.sourceline})",
-            )
+            raise Refusal(f"listener {name!r} expects {expected} but got <{element.tag}>"
+                          f" (line {element.sourceline})")
         try:
             self.check(cls, element)
-            payload = cls.from_xml(element)
+            return cls.from_xml(element)
         except PayloadError as exc:
-            return self.huh(work, f"listener {name!r} {exc}")
-        return Call(work, payload, HandlerMetadata(delivery.thread_id, delivery.sender, name,
-                                                      delivery.attempt))
+            raise Refusal(f"listener {name!r} {exc}") from None
 
     def check(self, cls: type[Any], element: etree._Element) -> None:
         """Validate ``element`` against ``cls``'s schema (``PayloadError`` if it fails). A
@@ -133,28 +150,37 @@ class Handling:
     def outcome(self, work: Work, result: Any, seconds: float = 0.0) -> WorkDone:
         """The answer for what the handler returned (``None``: the thread ends here) in a call
         of ``seconds``."""
-        name = self.name
+        try:
+            kind, data, to = self.answer(result)
+        except Refusal as exc:
+            return self.huh(work, str(exc), seconds=seconds)
+        return WorkDone(work.job_id, kind, data, to, seconds)
+
+    def answer(self, result: Any) -> tuple[str, Payload, str]:
+        """``(kind, payload, to)`` for what the handler returned: ``"respond"``, ``"forward"``
+        (to ``to``) or ``"none"``; ``Refusal`` when it is not an answer that can be sent."""
         if result is None:
-            return WorkDone(work.job_id, "none", seconds=seconds)
+            return "none", b"", ""
+        name = self.name
         if not isinstance(result, HandlerResponse):
-            return self.huh(
-                work,
-                f"Handler {name} returned {type(result).__name__};"
-                " expected HandlerResponse or None", seconds=seconds,
-            )
+            raise Refusal(f"Handler {name} returned {type(result).__name__};"
+                          " expected HandlerResponse or None")
         try:
             data = _answer_payload(result.payload)
         except (PayloadError, TypeError) as exc:
-            return self.huh(work, f"Handler {name} returned a payload that is not XML: {exc}",
-                            seconds=seconds)
+            raise Refusal(f"Handler {name} returned a payload that is not XML: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - the handler's own object failed to encode
-            return self.huh(work, f"Handler {name} returned a payload that failed to encode:"
-                                  f" {type(exc).__name__}: {exc}", seconds=seconds)
-        return WorkDone(work.job_id, "forward" if result.to else "respond", data, result.to, seconds)
+            raise Refusal(f"Handler {name} returned a payload that failed to encode:"
+                          f" {type(exc).__name__}: {exc}") from None
+        return ("forward" if result.to else "respond"), data, result.to
 
     def crashed(self, work: Work, exc: BaseException) -> WorkDone:
         """The answer for a handler call that raised (it ran once; it is not run again)."""
-        return self.huh(work, f"Handler {self.name} crashed: {type(exc).__name__}: {exc}")
+        return WorkDone(work.job_id, "huh", self.crash_huh(exc))
+
+    def crash_huh(self, exc: BaseException) -> bytes:
+        """The ``<huh>`` of a handler call that raised ``exc``."""
+        return make_huh(f"Handler {self.name} crashed: {type(exc).__name__}: {exc}")
 
     def too_slow(self, work: Work) -> WorkDone:
         """The answer for a call still running at the listener's ``timeout``."""

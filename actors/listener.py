@@ -136,23 +136,24 @@ class ListenerActor(StraightCalls, WorkerSupervisor):
 
     def answer_items(self, items: tuple[BufferItem, ...], run: Address) -> None:
         """Run a run's batch of items now, in order, and answer them all in one ``ItemAnswers``:
-        what ``accept`` and ``route`` do for each, with one message back instead of one per item."""
+        what ``accept`` and ``route`` do for each, with one message back instead of one per
+        item, and no job record or delivery made for an item that is simply answered."""
         assert self.spec is not None and self.calls is not None
-        name, start = self.spec.name, self.calls.start
+        name, answer_now = self.spec.name, self.calls.answer_now
         passes_huh = "huh" not in self.spec.payload_tags
         answers = []
         for item in items:
             if passes_huh and is_huh(item.payload):  # an error on its way back (see ``accept``)
                 answers.append((item.index, item.payload))
                 continue
-            delivery = item.as_delivery(name, run)
-            self.next_job += 1
-            done = cast(WorkDone, start(Work(self.next_job, delivery)))
-            if done.kind in ANSWERS and not done.replied:
-                self.count(done)
-                answers.append((item.index, done.payload))
-            else:
-                self.route(delivery, done)
+            kind, data, to, seconds = answer_now(item.payload, item.metadata(name), item.deadline)
+            if kind in ANSWERS:
+                self.count_outcome(kind, seconds)
+                answers.append((item.index, data))
+            else:  # a forward, or the end of its thread: as any delivery's outcome
+                self.next_job += 1
+                self.route(item.as_delivery(name, run),
+                           WorkDone(self.next_job, kind, data, to, seconds))
         if answers:
             self.send(run, ItemAnswers(name, tuple(answers)))
 

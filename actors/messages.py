@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from .handler import HandlerMetadata
 from .limits import DEFAULT_LIMITS, ParseLimits
 from .parsed import Payload
 from .records import lean
@@ -33,6 +34,9 @@ __all__ = [
 
 Address = Any
 """A Thespian ActorAddress (picklable, unhashable)."""
+
+BUFFER_SENDER = "system.buffer"
+"""The sender a Buffer's items come from, as their handlers are told."""
 
 Authority = frozenset[str] | None
 """Where a requester may send: a set of listener names, or None for anywhere."""
@@ -128,16 +132,21 @@ class BufferItem:
     def __repr__(self) -> str:
         return f"BufferItem({self.buffer_id}[{self.index}])"
 
+    def metadata(self, target: str) -> HandlerMetadata:
+        """What the handler of ``target`` is told about this item (as for ``as_delivery``)."""
+        return HandlerMetadata(self.thread_id or self.buffer_id, BUFFER_SENDER, target,
+                               self.attempt)
+
     def as_delivery(self, target: str, origin: Address) -> Delivery:
         """The delivery the target's listener handles; its answer returns to ``reply_to``,
         or else to ``origin``."""
         back = origin if self.reply_to is None else self.reply_to
         return Delivery(
             target=target,
-            sender="system.buffer",
-            thread_id=self.thread_id or self.buffer_id,
+            sender=BUFFER_SENDER,
+            thread_id=self.thread_id or self.buffer_id,  # the requester's thread, or the run's
             payload=self.payload,
-            path=(Hop("system.buffer", back, self.index),),
+            path=(Hop(BUFFER_SENDER, back, self.index),),
             authority=self.authority,
             principal=self.principal,
             deadline=self.deadline,

@@ -85,10 +85,12 @@ class BufferRunActor(StraightItems, RunActor):
         # Whatever the window allows goes in one send. (Waiting to refill at a
         # low-water mark would batch more, but hung items could then hold back
         # the rest of the run until its deadline.)
+        run_id, payloads, origin, attempts, before = (
+            run.run_id, run.items, run.origin, core.attempts, self.sent_before)
+        thread_id, authority, principal = origin.thread_id, origin.authority, origin.principal
         items = [
-            BufferItem(run.run_id, index, run.items[index], run.origin.thread_id,
-                       run.origin.authority, run.origin.principal, expires,
-                       core.attempts(index) + (index < self.sent_before))
+            BufferItem(run_id, index, payloads[index], thread_id, authority, principal, expires,
+                       attempts(index) + (index < before))
             for index in indexes
         ]
         self.send_items(items)
@@ -150,10 +152,11 @@ class BufferRunActor(StraightItems, RunActor):
 
     def on_reply(self, token: int, payload: Payload) -> None:
         assert self.core is not None
-        if is_expired(payload) and self.attempt_ends.get(token, 0.0) > time.time():
+        success, reason = reply_outcome(payload)
+        if (not success and self.attempt_ends and is_expired(payload)
+                and self.attempt_ends.get(token, 0.0) > time.time()):
             return  # an earlier attempt's: the one now out has not reached its deadline
         self.answered(token)
-        success, reason = reply_outcome(payload)
         self.core.record(token, success, payload, reason)
         self.report_progress()
         self.refill = True

@@ -28,6 +28,7 @@ class StraightItems:
         run: Any
 
         def send(self, target: Address, message: Any) -> None: ...
+        def send_all(self, target: Address, messages: list[Any]) -> None: ...
         def on_reply(self, token: int, payload: Any) -> None: ...
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -48,16 +49,19 @@ class StraightItems:
         """Each item to the worker holding fewest (batched per worker by the outbox), to the
         target's listener, or to wait for room; those the service already sent are skipped."""
         present, self.present = self.present, 0
-        for item in items:
-            if item.index >= present:
-                self.waiting.append(item)
+        self.waiting.extend([item for item in items if item.index >= present] if present else items)
         self.send_waiting()
 
     def send_waiting(self) -> None:
         routes, target = self.routes, self.run.target
+        if not routes.workers:  # no worker to send straight to: all through the listener
+            if self.waiting:
+                self.send_all(target, list(self.waiting))
+                self.waiting.clear()
+            return
         while self.waiting:
             item = self.waiting[0]
-            if is_huh(item.payload) or not routes.workers:
+            if is_huh(item.payload):
                 self.send(target, self.waiting.popleft())  # through the listener
             elif routes.full:
                 return

@@ -199,8 +199,7 @@ def item_elements(holder: etree._Element, limits: ParseLimits = DEFAULT_LIMITS) 
     """
     if not len(holder):
         return parse_items(holder.text or "", limits)
-    _check_loose_text(holder)
-    return [item for item in holder if isinstance(item.tag, str)]
+    return _check_loose_text(holder)
 
 
 def _items_before_error(raw: bytes) -> int:
@@ -343,17 +342,23 @@ def _is_item(el: etree._Element) -> bool:
     return parent is not None and parent.getparent() is None
 
 
-def _check_loose_text(wrapper: etree._Element) -> None:
-    """Refuse text between items: only whitespace may separate them."""
+def _check_loose_text(wrapper: etree._Element) -> list[etree._Element]:
+    """Refuse text between items: only whitespace may separate them. Returns the element
+    children, in order (found in the same pass)."""
     if wrapper.text and wrapper.text.strip(_XML_SPACE):
         raise PayloadError(
             f"item 0: text outside elements is not allowed: {_snippet(wrapper.text)}"
         )
+    elements = []
     for index, item in enumerate(wrapper):
-        if item.tail and item.tail.strip(_XML_SPACE):
+        tail = item.tail
+        if tail and tail.strip(_XML_SPACE):
             raise PayloadError(
-                f"item {index}: text after the element is not allowed: {_snippet(item.tail)}"
+                f"item {index}: text after the element is not allowed: {_snippet(tail)}"
             )
+        if isinstance(item.tag, str):
+            elements.append(item)
+    return elements
 
 
 def _snippet(text: str) -> str:

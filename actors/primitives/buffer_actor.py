@@ -194,9 +194,9 @@ class BufferRunActor(StraightItems, RunActor):
 
     def report_progress(self) -> None:
         assert self.core is not None
-        done = self.core.completed
-        if self.run.progress_to is None or self.core.finished or self.run.stream:
+        if self.run.progress_to is None or self.run.stream or self.core.finished:
             return
+        done = self.core.completed
         if done - self.progress_sent >= self.progress_step:
             self.progress_sent = done
             update = BufferProgress(self.run.run_id, done, self.core.total).to_bytes()

@@ -178,20 +178,23 @@ class BufferRun(RunCore):
         range, a duplicate, or for an index never dispatched: first reply wins.
         Raises ``ValueError`` for a reason that contradicts ``success``.
         """
-        reason = _normalized_reason(success, reason)
-        if reason == REASON_TIMEOUT:
-            payload = b""  # a missing item carries no payload
+        if reason or not success:  # a plain success needs no look (most replies)
+            reason = _normalized_reason(success, reason)
+            if reason == REASON_TIMEOUT:
+                payload = b""  # a missing item carries no payload
         if index not in self._in_flight:
             # Also covers "finished": nothing is in flight once the run is over.
             self._dropped += 1
             return False
-        return self._settle(ItemResult(index, success, payload, reason, self.attempts(index)))
+        attempts = self._retries.attempts[index]
+        return self._settle(ItemResult(index, success, payload, reason, attempts))
 
     def _settle(self, result: ItemResult) -> bool:
         """An attempt of an in-flight index ended: it goes again, or fills its index (True)."""
         self._in_flight.remove(result.index)
-        self._sent_at.pop(result.index, None)
-        if self._retries.consider(result, self._clock()):
+        if self._sent_at:  # attempts timed (``item_timeout``)
+            self._sent_at.pop(result.index, None)
+        if not result.success and self._retries.consider(result, self._clock()):
             return False
         self._fill(result)
         return True

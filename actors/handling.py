@@ -7,14 +7,17 @@ failure becomes a ``WorkDone`` of kind ``"huh"`` for the caller. No Thespian.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
-from .codec import children_valid, validate
+from ._fields import decode, encode
+from .codec import XmlPayload, children_valid, validate
 from .dispatch import deadline_passed
 from .errors import PayloadError
 from .handler import HandlerMetadata, HandlerResponse
@@ -72,6 +75,7 @@ class Handling:
         self.classes: dict[str, Any] = {
             getattr(cls, "__xml_tag__", cls.__name__): cls for cls in spec.payload_classes
         }
+        self.readers = {tag: _reader(cls) for tag, cls in self.classes.items()}
         self.limits = spec.limits
         self.clock = clock
         self.holders: dict[etree._Element, bool] = {}  # a run's items element -> all valid?
@@ -128,7 +132,7 @@ class Handling:
                           f" (line {element.sourceline})")
         try:
             self.check(cls, element)
-            return cls.from_xml(element)
+            return self.readers[element.tag](element)
         except PayloadError as exc:
             raise Refusal(f"listener {name!r} {exc}") from None
 
@@ -205,9 +209,24 @@ def _answer_payload(payload: Any) -> bytes | Parsed:
     return Parsed(_new_element(payload))
 
 
+_STOCK_TO_ELEMENT = XmlPayload.to_element
+_STOCK_FROM_XML = XmlPayload.__dict__["from_xml"]
+
+
+def _reader(cls: type[Any]) -> Callable[[etree._Element], Any]:
+    """How ``cls`` reads an element: the codec's decode for an ``@xmlify`` class whose
+    ``from_xml`` is the stock one (that would only look at its argument's type first), else
+    its own ``from_xml``."""
+    if inspect.getattr_static(cls, "from_xml", None) is _STOCK_FROM_XML:
+        return functools.partial(decode, cls)
+    return cast(Callable[[etree._Element], Any], cls.from_xml)
+
+
 def _new_element(payload: Any) -> etree._Element:
     """A new element for an xmlify object (or any object with ``to_element``, or else
     ``to_bytes``) or XML text."""
+    if getattr(type(payload), "to_element", None) is _STOCK_TO_ELEMENT:
+        return encode(payload)  # what its to_element does, without the look for a method
     if isinstance(payload, (str, bytes)):
         return parse(payload)
     for method in ("to_element", "to_bytes"):

@@ -195,7 +195,7 @@ class Shell(Actor):  # type: ignore[misc]
     def createActor(self, *args: Any, **kwargs: Any) -> Address:  # Thespian's name
         """Thespian's ``createActor``, on a frame stack with room: across processes the child
         is forked here and lives on top of this stack (see ``_framestack``). In process
-        nothing is forked, and the room would cost a map and unmap (~50 us) a child."""
+        nothing is forked, and the room would cost a map and unmap (~26 us) a child."""
         create = super().createActor
         if current_host() is not None:
             return create(*args, **kwargs)

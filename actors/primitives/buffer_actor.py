@@ -16,7 +16,7 @@ from typing import Any, cast
 from ..codec import Xml
 from ..huh import is_expired, make_huh, reply_outcome
 from ..journal import Journal
-from ..messages import Address, BufferItem, Delivery, Route
+from ..messages import BUFFER_SENDER, Address, BufferItem, Delivery, Route
 from ..parsed import Parsed, Payload, payload_text
 from ..run_messages import BufferRunStart, RunOrigin
 from .buffer_run import BufferRun
@@ -122,7 +122,7 @@ class BufferRunActor(StraightItems, RunActor):
                             Xml(payload_text(result.payload) if result else ""))
         origin = self.run.origin
         self.send(self.resilience.dead_letter_address, Delivery(
-            self.resilience.dead_letter, "system.buffer", origin.thread_id, letter.to_bytes(),
+            self.resilience.dead_letter, BUFFER_SENDER, origin.thread_id, letter.to_bytes(),
             authority=origin.authority, principal=origin.principal))
 
     def on_moved(self, name: str, address: Address) -> None:
